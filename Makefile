@@ -1,0 +1,98 @@
+# mambaboot: `make`, `make test`, `make asan`, `make fuzz`, `make bench`,
+# `make install PREFIX=/usr/local DESTDIR=`, `make clean`.
+
+PKGS      := libcurl libarchive libcrypto yaml-0.1 jansson
+DEB_PKGS  := libcurl4-openssl-dev libarchive-dev libssl-dev libyaml-dev libjansson-dev
+VERSION   := 0.1.0
+
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+FUZZ_SECONDS ?= 20
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+MB_CFLAGS  := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
+              -DMB_VERSION_STRING='"$(VERSION)"' $(PKG_CFLAGS)
+SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+SRC      := $(sort $(wildcard src/*.c))
+CORE_SRC := $(filter-out src/main.c,$(SRC))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+OBJ       := $(SRC:src/%.c=build/obj/%.o)
+CORE_OBJ  := $(CORE_SRC:src/%.c=build/obj/%.o)
+ASAN_OBJ  := $(SRC:src/%.c=build/asan/obj/%.o)
+ASAN_CORE := $(CORE_SRC:src/%.c=build/asan/obj/%.o)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+ASAN_UNIT := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+
+.PHONY: all deps test unit asan fuzz bench install clean
+all: mambaboot
+
+# A missing library is named, with the Debian packages that provide it.
+deps:
+	@for p in $(PKGS); do pkg-config --exists $$p || { \
+	  echo "mambaboot: the library '$$p' is missing; on Debian run:" >&2; \
+	  echo "  sudo apt-get install $(DEB_PKGS)   (or: sudo scripts/setup-debian.sh)" >&2; \
+	  exit 1; }; done
+
+build/obj/%.o: src/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(MB_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+mambaboot: $(OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(PKG_LIBS)
+
+build/tests/%: tests/unit/%.c $(CORE_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(MB_CFLAGS) $(CFLAGS) -Isrc -o $@ $< $(CORE_OBJ) $(PKG_LIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+
+test: mambaboot $(UNIT_BIN)
+	@tests/run.sh --bin ./mambaboot --unit build/tests
+
+# The same suite, everything built with AddressSanitizer + UBSan.
+build/asan/obj/%.o: src/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(MB_CFLAGS) -O1 -g $(SAN_FLAGS) -MMD -MP -c -o $@ $<
+
+build/asan/mambaboot: $(ASAN_OBJ)
+	$(CC) -g $(SAN_FLAGS) -o $@ $(ASAN_OBJ) $(PKG_LIBS)
+
+build/asan/tests/%: tests/unit/%.c $(ASAN_CORE)
+	@mkdir -p $(@D)
+	$(CC) $(MB_CFLAGS) -O1 -g $(SAN_FLAGS) -Isrc -o $@ $< $(ASAN_CORE) $(PKG_LIBS) -lcmocka
+
+asan: build/asan/mambaboot $(ASAN_UNIT)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  tests/run.sh --bin build/asan/mambaboot --unit build/asan/tests
+
+# libFuzzer targets (clang), each run for FUZZ_SECONDS on its seed corpus.
+build/fuzz/%: tests/fuzz/%.c $(CORE_SRC)
+	@mkdir -p $(@D)
+	clang -std=c11 -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) -g -O1 \
+	  -fsanitize=fuzzer,address,undefined -Isrc -o $@ $< $(CORE_SRC) $(PKG_LIBS)
+
+fuzz: $(FUZZ_BIN)
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+bench: mambaboot
+	@tests/bench/run.sh
+
+install: mambaboot
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/mambaboot
+	install -m 755 mambaboot $(DESTDIR)$(PREFIX)/bin/mambaboot
+	install -m 644 share/man/man1/mambaboot.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	cp -R recipes patches $(DESTDIR)$(PREFIX)/share/mambaboot/
+	if [ -d share/mambaboot ]; then cp -R share/mambaboot/. $(DESTDIR)$(PREFIX)/share/mambaboot/; fi
+
+clean:
+	rm -rf build mambaboot tests/out
+
+-include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d)

@@ -1,0 +1,33 @@
+/* The download cache (SPEC.md section 1): content-addressed by sha256.
+ *
+ *   CACHE/blobs/sha256/<hex>       verified artifact bytes, never partial
+ *   CACHE/partial/<hex>.part       an interrupted download, resumable
+ *   CACHE/unpacked/<hex>/          an artifact unpacked once, linked many times
+ *   CACHE/tmp/                     temporary names, renamed into place
+ *
+ * Location: --cache, else $MAMBABOOT_CACHE, else $XDG_CACHE_HOME/mambaboot,
+ * else ~/.cache/mambaboot. */
+#ifndef MB_CACHE_H
+#define MB_CACHE_H
+
+#include <stdbool.h>
+
+#include "err.h"
+
+struct mb_cache {
+	char *dir;
+};
+
+/* Resolve the location (dir may be NULL) and create the directories. */
+int mb_cache_open(struct mb_cache *cache, const char *dir, struct mb_err *err);
+void mb_cache_close(struct mb_cache *cache);
+
+/* Paths inside the cache; the caller frees them. */
+char *mb_cache_blob_path(const struct mb_cache *cache, const char *sha256);
+char *mb_cache_partial_path(const struct mb_cache *cache, const char *sha256);
+char *mb_cache_unpacked_path(const struct mb_cache *cache, const char *sha256);
+char *mb_cache_tmp_dir(const struct mb_cache *cache);
+
+bool mb_cache_has_blob(const struct mb_cache *cache, const char *sha256);
+
+#endif

@@ -1,0 +1,72 @@
+/* What every subcommand shares: its options, the recipe set, the plan,
+ * and the drawing of events (ui.c). */
+#ifndef MB_CLI_H
+#define MB_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+#include "event.h"
+#include "plan.h"
+#include "recipe.h"
+
+/* Options a command accepts (bit flags). */
+enum {
+	OPT_RECIPES = 1 << 0, OPT_PATCHES = 1 << 1, OPT_CACHE = 1 << 2,
+	OPT_PREFIX = 1 << 3, OPT_MIRROR = 1 << 4, OPT_OFFLINE = 1 << 5,
+	OPT_JOBS = 1 << 6, OPT_JSON = 1 << 7, OPT_DRY_RUN = 1 << 8,
+	OPT_YES = 1 << 9, OPT_UNPINNED = 1 << 10, OPT_CACERT = 1 << 11,
+	OPT_STRICT = 1 << 12, OPT_FORCE = 1 << 13, OPT_SKIP_CHECKS = 1 << 14,
+	OPT_LOCK_TIMEOUT = 1 << 15, OPT_COMPILE = 1 << 16,
+};
+#define OPT_COMMON (OPT_JSON)
+
+struct mb_opts {
+	const char *recipes, *patches, *cache, *prefix, *cacert;
+	const char **mirrors;
+	size_t n_mirrors, cap_mirrors;
+	bool offline, json, quiet, verbose, yes, dry_run, allow_unpinned;
+	bool strict, force, skip_checks, compile;
+	int jobs;           /* 0: the command's default */
+	double lock_timeout; /* seconds; <0: wait forever */
+	char **args;        /* positional arguments */
+	size_t n_args;
+};
+
+struct mb_cmd {
+	const char *name;
+	const char *summary;
+	const char *usage;  /* the text of `mambaboot NAME --help` */
+	unsigned opts;      /* OPT_* accepted */
+	int (*run)(struct mb_opts *opts, struct mb_err *err);
+};
+
+/* Parse argv (after the command name).  Returns 1 when --help was shown. */
+int cli_parse(const struct mb_cmd *cmd, int argc, char **argv, struct mb_opts *opts,
+	      struct mb_err *err);
+void cli_opts_free(struct mb_opts *opts);
+
+/* The recipe directory: --recipes, $MAMBABOOT_RECIPES, the installed
+ * share/mambaboot/recipes, or recipes/ beside the binary. */
+char *cli_recipes_dir(const struct mb_opts *opts);
+
+/* Load the recipe set and plan opts->args. */
+int cli_load_plan(const struct mb_opts *opts, struct mb_recipe_set *set,
+		  struct mb_plan *plan, struct mb_err *err);
+
+/* Event drawing. */
+struct ui {
+	bool quiet, verbose, json, tty, color;
+};
+void ui_init(struct ui *ui, const struct mb_opts *opts);
+void ui_event(void *ctx, const struct mb_event *ev);
+
+/* Human-readable byte counts ("1.5 MB"). */
+void ui_size(long long bytes, char *out, size_t outlen);
+
+/* Write a JSON value (jansson json_t*) to stdout, indented. */
+int cli_print_json(void *json, struct mb_err *err);
+
+
+#endif

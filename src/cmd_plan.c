@@ -1,0 +1,141 @@
+/* mambaboot plan: the resolved install order; nothing is written. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "commands.h"
+#include "util.h"
+
+static json_t *artifact_json(const struct mb_artifact *a)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "url", json_string(a->url));
+	json_object_set_new(o, "filename", json_string(a->filename));
+	json_object_set_new(o, "sha256", a->sha256 ? json_string(a->sha256) : json_null());
+	if (a->tree_sha256)
+		json_object_set_new(o, "tree_sha256", json_string(a->tree_sha256));
+	json_object_set_new(o, "size", a->size >= 0 ? json_integer(a->size) : json_null());
+	json_object_set_new(o, "pinned", json_boolean(mb_artifact_pinned(a)));
+	return o;
+}
+
+static json_t *step_json(const struct mb_plan *plan, const struct mb_step *s)
+{
+	const struct mb_recipe *r = s->recipe;
+	json_t *o = json_object(), *deps = json_array(), *arts = json_array();
+	size_t i;
+
+	for (i = 0; i < s->n_deps; i++)
+		json_array_append_new(deps, json_string(plan->steps[s->deps[i]].recipe->name));
+	for (i = 0; i < r->n_artifacts; i++)
+		json_array_append_new(arts, artifact_json(&r->artifacts[i]));
+	json_object_set_new(o, "name", json_string(r->name));
+	json_object_set_new(o, "version", json_string(r->version));
+	json_object_set_new(o, "kind", json_string(mb_kind_name(r->kind)));
+	json_object_set_new(o, "depends", deps);
+	json_object_set_new(o, "artifacts", arts);
+	return o;
+}
+
+static int print_json(const struct mb_plan *plan, struct mb_err *err)
+{
+	json_t *doc = json_object(), *targets = json_array(), *steps = json_array();
+	size_t i, unknown;
+	long long known = mb_plan_known_size(plan, &unknown);
+	int rc;
+
+	for (i = 0; i < plan->n_targets; i++)
+		json_array_append_new(targets, json_string(plan->targets[i]));
+	for (i = 0; i < plan->n_steps; i++)
+		json_array_append_new(steps, step_json(plan, &plan->steps[i]));
+	json_object_set_new(doc, "targets", targets);
+	json_object_set_new(doc, "steps", steps);
+	json_object_set_new(doc, "known_size", json_integer(known));
+	json_object_set_new(doc, "unknown_sizes", json_integer((json_int_t)unknown));
+	rc = cli_print_json(doc, err);
+	json_decref(doc);
+	return rc;
+}
+
+static void print_step(size_t n, const struct mb_step *s)
+{
+	const struct mb_recipe *r = s->recipe;
+	long long bytes = 0;
+	size_t i, unknown = 0;
+	char size[32];
+
+	for (i = 0; i < r->n_artifacts; i++) {
+		if (r->artifacts[i].size >= 0)
+			bytes += r->artifacts[i].size;
+		else
+			unknown++;
+	}
+	ui_size(bytes, size, sizeof size);
+	printf("%3zu. %-24s %-20s %-8s", n, r->name, r->version, mb_kind_name(r->kind));
+	if (r->n_artifacts)
+		printf(" %zu artifact%s, %s%s", r->n_artifacts, r->n_artifacts == 1 ? "" : "s",
+		       size, unknown ? "+" : "");
+	putchar('\n');
+	for (i = 0; i < r->n_artifacts; i++)
+		if (!mb_artifact_pinned(&r->artifacts[i]))
+			printf("       unpinned: %s\n", r->artifacts[i].filename);
+}
+
+static void print_text(const struct mb_plan *plan)
+{
+	size_t i, unknown, unpinned = 0, j;
+	long long known = mb_plan_known_size(plan, &unknown);
+	char size[32];
+
+	for (i = 0; i < plan->n_steps; i++) {
+		print_step(i + 1, &plan->steps[i]);
+		for (j = 0; j < plan->steps[i].recipe->n_artifacts; j++)
+			unpinned += !mb_artifact_pinned(&plan->steps[i].recipe->artifacts[j]);
+	}
+	ui_size(known, size, sizeof size);
+	printf("%zu step%s, %s to download", plan->n_steps, plan->n_steps == 1 ? "" : "s", size);
+	if (unknown)
+		printf(" (+%zu artifact%s of unknown size)", unknown, unknown == 1 ? "" : "s");
+	if (unpinned)
+		printf("; %zu unpinned (install needs --allow-unpinned)", unpinned);
+	putchar('\n');
+}
+
+static int run(struct mb_opts *opts, struct mb_err *err)
+{
+	struct mb_recipe_set set;
+	struct mb_plan plan;
+	int rc = cli_load_plan(opts, &set, &plan, err);
+
+	if (rc < 0)
+		return rc;
+	if (opts->json)
+		rc = print_json(&plan, err);
+	else
+		print_text(&plan);
+	mb_plan_free(&plan);
+	mb_recipe_set_free(&set);
+	return rc;
+}
+
+const struct mb_cmd cmd_plan = {
+	.name = "plan",
+	.summary = "show the resolved install order; nothing is written",
+	.usage =
+	"usage: mambaboot plan [TARGET...] [--recipes DIR] [--json]\n"
+	"\n"
+	"Resolve TARGETs (stack or recipe names; default: the stack 'mamba') into\n"
+	"the steps of an install, in order: name, version, kind, artifacts, their\n"
+	"known total size, and which artifacts are unpinned.  Unknown targets,\n"
+	"missing recipes, dependency cycles and violated constraints exit 2.\n"
+	"\n"
+	"Options:\n"
+	"  --recipes DIR   recipe set (default: $MAMBABOOT_RECIPES, else the\n"
+	"                  installed share/mambaboot/recipes)\n"
+	"  --patches DIR   patch directory (default: DIR/../patches)\n"
+	"  --json          print one JSON document on stdout\n"
+	"  -h, --help      show this help\n",
+	.opts = OPT_RECIPES | OPT_PATCHES | OPT_JSON,
+	.run = run,
+};

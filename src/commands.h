@@ -1,0 +1,10 @@
+/* The subcommands, each defined in its own cmd_*.c. */
+#ifndef MB_COMMANDS_H
+#define MB_COMMANDS_H
+
+#include "cli.h"
+
+/* Add a line here and an entry in main.c's table for each new command. */
+extern const struct mb_cmd cmd_plan;
+
+#endif

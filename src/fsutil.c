@@ -1,0 +1,209 @@
+#include "fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#ifdef __linux__
+#include <linux/fs.h> /* FICLONE */
+#endif
+
+int mkdir_p(const char *path, mode_t mode, struct mb_err *err)
+{
+	char *p = xstrdup(path), *s;
+	int rc = 0;
+
+	for (s = p + 1; rc == 0; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char saved = *s;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			rc = mb_errno(err, MB_EFAIL, errno, "cannot create directory %s", p);
+		*s = saved;
+		if (!saved)
+			break;
+	}
+	free(p);
+	return rc;
+}
+
+int mkdir_parents(const char *path, struct mb_err *err)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	int rc = 0;
+
+	if (slash && slash != dir) {
+		*slash = '\0';
+		rc = mkdir_p(dir, 0755, err);
+	}
+	free(dir);
+	return rc;
+}
+
+static int remove_entries(const char *path, struct mb_err *err)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d)
+		return mb_errno(err, MB_EFAIL, errno, "cannot open %s", path);
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char *child = path_join(path, de->d_name);
+		rc = remove_tree(child, err);
+		free(child);
+	}
+	closedir(d);
+	return rc;
+}
+
+int remove_tree(const char *path, struct mb_err *err)
+{
+	struct stat st;
+	int rc;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : mb_errno(err, MB_EFAIL, errno, "cannot stat %s", path);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			return mb_errno(err, MB_EFAIL, errno, "cannot remove %s", path);
+		return 0;
+	}
+	if ((st.st_mode & 0700) != 0700)
+		chmod(path, st.st_mode | 0700); /* read-only trees still go */
+	if ((rc = remove_entries(path, err)) < 0)
+		return rc;
+	if (rmdir(path) < 0 && errno != ENOENT)
+		return mb_errno(err, MB_EFAIL, errno, "cannot remove %s", path);
+	return 0;
+}
+
+int fsync_path(const char *path, struct mb_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return mb_errno(err, MB_EFAIL, errno, "cannot open %s", path);
+	if (fsync(fd) < 0 && errno != EINVAL) {
+		int e = errno;
+		close(fd);
+		return mb_errno(err, MB_EFAIL, e, "cannot sync %s", path);
+	}
+	close(fd);
+	return 0;
+}
+
+static int copy_fd(int in, int out, const char *src, const char *dst, struct mb_err *err)
+{
+	char buf[1 << 16];
+	ssize_t n;
+
+	while ((n = read(in, buf, sizeof buf)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return mb_errno(err, MB_EFAIL, errno, "cannot read %s", src);
+		}
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				return mb_errno(err, MB_EFAIL, errno, "cannot write %s", dst);
+			off += w;
+		}
+	}
+	return 0;
+}
+
+static int open_pair(const char *src, const char *dst, int *in, int *out,
+		     struct mb_err *err)
+{
+	struct stat st;
+
+	*in = open(src, O_RDONLY | O_CLOEXEC);
+	if (*in < 0)
+		return mb_errno(err, MB_EFAIL, errno, "cannot open %s", src);
+	if (fstat(*in, &st) < 0) {
+		close(*in);
+		return mb_errno(err, MB_EFAIL, errno, "cannot stat %s", src);
+	}
+	*out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777);
+	if (*out < 0) {
+		int e = errno;
+		close(*in);
+		return mb_errno(err, MB_EFAIL, e, "cannot create %s", dst);
+	}
+	return 0;
+}
+
+static int close_out(int out, const char *dst, int rc, struct mb_err *err)
+{
+	if (close(out) < 0 && rc == 0)
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot write %s", dst);
+	if (rc < 0)
+		unlink(dst);
+	return rc;
+}
+
+int copy_file(const char *src, const char *dst, struct mb_err *err)
+{
+	int in, out, rc = open_pair(src, dst, &in, &out, err);
+
+	if (rc < 0)
+		return rc;
+	rc = copy_fd(in, out, src, dst, err);
+	close(in);
+	return close_out(out, dst, rc, err);
+}
+
+static int try_reflink(const char *src, const char *dst, struct mb_err *err)
+{
+#ifdef FICLONE
+	int in, out, rc = open_pair(src, dst, &in, &out, err);
+
+	if (rc < 0)
+		return rc;
+	rc = ioctl(out, FICLONE, in) < 0 ? -1 : 0;
+	close(in);
+	if (rc < 0) {
+		close(out);
+		unlink(dst);
+		return 1; /* not supported here: try the next way */
+	}
+	return close_out(out, dst, 0, err);
+#else
+	(void)src, (void)dst, (void)err;
+	return 1;
+#endif
+}
+
+int clone_file(const char *src, const char *dst, enum mb_link_mode *mode,
+	       struct mb_err *err)
+{
+	int rc = try_reflink(src, dst, err);
+
+	if (rc <= 0) {
+		if (mode)
+			*mode = MB_LINK_REFLINK;
+		return rc;
+	}
+	if (link(src, dst) == 0) {
+		if (mode)
+			*mode = MB_LINK_HARDLINK;
+		return 0;
+	}
+	if (mode)
+		*mode = MB_LINK_COPY;
+	return copy_file(src, dst, err);
+}

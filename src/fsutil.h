@@ -1,0 +1,32 @@
+/* File system helpers shared by the cache, the stages and the prefix. */
+#ifndef MB_FSUTIL_H
+#define MB_FSUTIL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/* mkdir -p; existing directories are fine. */
+int mkdir_p(const char *path, mode_t mode, struct mb_err *err);
+
+/* Make the parent directories of a file path. */
+int mkdir_parents(const char *path, struct mb_err *err);
+
+/* rm -rf; a missing path is fine.  Never follows symlinks. */
+int remove_tree(const char *path, struct mb_err *err);
+
+/* fsync a file or directory by path. */
+int fsync_path(const char *path, struct mb_err *err);
+
+/* Copy src to dst (dst must not exist), keeping the mode bits. */
+int copy_file(const char *src, const char *dst, struct mb_err *err);
+
+enum mb_link_mode { MB_LINK_REFLINK, MB_LINK_HARDLINK, MB_LINK_COPY };
+
+/* Place src at dst as cheaply as the file system allows: a reflink, else a
+ * hardlink, else a copy.  *mode (may be NULL) says which was used. */
+int clone_file(const char *src, const char *dst, enum mb_link_mode *mode,
+	       struct mb_err *err);
+
+#endif

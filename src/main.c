@@ -1,0 +1,71 @@
+/* Argument parsing and command dispatch; nothing else. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "err.h"
+
+#ifndef MB_VERSION_STRING
+#define MB_VERSION_STRING "0.1.0"
+#endif
+
+static const struct mb_cmd *const commands[] = {
+	&cmd_plan,
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fputs("usage: mambaboot COMMAND [ARGS...] [OPTIONS]\n\n"
+	      "Install a pinned, verified toolchain and Python stack into a prefix.\n\n"
+	      "Commands:\n", out);
+	for (i = 0; i < N_COMMANDS; i++)
+		fprintf(out, "  %-8s %s\n", commands[i]->name, commands[i]->summary);
+	fputs("\n'mambaboot COMMAND --help' describes a command and its options.\n"
+	      "Exit codes: 0 ok, 1 failure, 2 bad input, 3 download, 4 integrity,\n"
+	      "5 build, 6 host requirement, 7 lock.\n", out);
+}
+
+static int fail(const struct mb_err *err)
+{
+	fprintf(stderr, "mambaboot: error: %s\n", err->msg);
+	return err->code ? err->code : 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct mb_err err = { 0 };
+	struct mb_opts opts;
+	size_t i;
+	int rc;
+
+	if (argc < 2) {
+		usage(stderr);
+		return MB_EINPUT;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("mambaboot %s\n", MB_VERSION_STRING);
+		return 0;
+	}
+	for (i = 0; i < N_COMMANDS; i++)
+		if (strcmp(argv[1], commands[i]->name) == 0)
+			break;
+	if (i == N_COMMANDS) {
+		mb_errf(&err, MB_EINPUT, "unknown command '%s' (see mambaboot --help)", argv[1]);
+		return fail(&err);
+	}
+	rc = cli_parse(commands[i], argc - 1, argv + 1, &opts, &err);
+	if (rc == 0)
+		rc = commands[i]->run(&opts, &err);
+	cli_opts_free(&opts);
+	if (rc < 0)
+		return fail(&err);
+	return 0;
+}

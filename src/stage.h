@@ -1,0 +1,55 @@
+/* The contract between the install stages (conda, wheel, build) and the
+ * prefix transaction.
+ *
+ * A stage writes a recipe's files under `root` (a staging directory on the
+ * prefix's filesystem, or the prefix itself) as if `root` were the prefix,
+ * while every byte that names the prefix (relocation, shebangs, wrappers)
+ * uses `prefix`, the final location.  It reports each file it wrote in an
+ * mb_owned list; the transaction moves them into place and records them. */
+#ifndef MB_STAGE_H
+#define MB_STAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+#include "event.h"
+
+struct mb_cache;
+
+struct mb_stage_ctx {
+	const char *prefix;     /* final prefix: absolute, no trailing slash */
+	const char *root;       /* where to write; equal to prefix or a staging dir */
+	const char *python_xy;  /* "3.10": the plan's python, or NULL if none */
+	const char *python_exe; /* absolute path of the prefix's python, or NULL */
+	struct mb_cache *cache; /* for unpacked cache entries; may be NULL */
+	const struct mb_events *ev;
+	int jobs;
+	bool strict;            /* wheel RECORD mismatch is an error */
+	bool compile;           /* byte-compile .py files */
+};
+
+enum mb_owned_type { MB_OWNED_FILE = 'f', MB_OWNED_LINK = 'l', MB_OWNED_DIR = 'd' };
+
+struct mb_owned_file {
+	char *path;            /* relative to the prefix, no leading "./" */
+	enum mb_owned_type type;
+	char sha256[65];       /* content (file) or link target (link); "" for dirs */
+	int64_t size;
+	mode_t mode;
+};
+
+struct mb_owned {
+	struct mb_owned_file *v;
+	size_t n, cap;
+};
+
+/* Adds a record; path is copied.  sha256 may be NULL. */
+struct mb_owned_file *mb_owned_add(struct mb_owned *o, const char *path,
+				   enum mb_owned_type type, const char *sha256,
+				   int64_t size, mode_t mode);
+void mb_owned_free(struct mb_owned *o);
+
+#endif

@@ -1,0 +1,285 @@
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void out_of_memory(void)
+{
+	fputs("mambaboot: error: out of memory\n", stderr);
+	exit(1);
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		out_of_memory();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		out_of_memory();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		out_of_memory();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	char *p;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		out_of_memory();
+	p = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+void *grow(void *p, size_t *cap, size_t need, size_t size)
+{
+	size_t c = *cap;
+
+	if (need <= c)
+		return p;
+	c = c ? c : 4;
+	while (c < need) {
+		if (c > SIZE_MAX / 2 / size)
+			out_of_memory();
+		c *= 2;
+	}
+	*cap = c;
+	return xrealloc(p, c * size);
+}
+
+void sbuf_add(struct sbuf *b, const char *s, size_t n)
+{
+	b->s = grow(b->s, &b->cap, b->len + n + 1, 1);
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+void sbuf_puts(struct sbuf *b, const char *s)
+{
+	sbuf_add(b, s, strlen(s));
+}
+
+void sbuf_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	b->s = grow(b->s, &b->cap, b->len + (size_t)n + 1, 1);
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+char *sbuf_steal(struct sbuf *b)
+{
+	char *s = b->s ? b->s : xstrdup("");
+	b->s = NULL;
+	b->len = b->cap = 0;
+	return s;
+}
+
+void sbuf_free(struct sbuf *b)
+{
+	free(b->s);
+	b->s = NULL;
+	b->len = b->cap = 0;
+}
+
+static bool is_sep(char c)
+{
+	return c == '-' || c == '_' || c == '.';
+}
+
+char *name_normalize(const char *name)
+{
+	char *out = xmalloc(strlen(name) + 1), *o = out;
+
+	while (*name) {
+		if (is_sep(*name)) {
+			while (is_sep(*name))
+				name++;
+			*o++ = '-';
+			continue;
+		}
+		*o++ = (char)tolower((unsigned char)*name++);
+	}
+	*o = '\0';
+	return out;
+}
+
+bool name_equal(const char *a, const char *b)
+{
+	while (*a && *b) {
+		if (is_sep(*a) && is_sep(*b)) {
+			while (is_sep(*a))
+				a++;
+			while (is_sep(*b))
+				b++;
+			continue;
+		}
+		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+			return false;
+		a++, b++;
+	}
+	return *a == *b;
+}
+
+bool name_valid(const char *name)
+{
+	if (!*name)
+		return false;
+	for (; *name; name++)
+		if (!isalnum((unsigned char)*name) && !is_sep(*name))
+			return false;
+	return true;
+}
+
+bool is_hex64(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return s[64] == '\0';
+}
+
+void hex_encode(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void str_lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+bool str_endswith(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+size_t edit_distance(const char *a, const char *b)
+{
+	size_t n = strlen(a), m = strlen(b), i, j, *row, best;
+
+	if (n > 64 || m > 64)
+		return 99;
+	row = xmalloc((m + 1) * sizeof *row);
+	for (j = 0; j <= m; j++)
+		row[j] = j;
+	for (i = 1; i <= n; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (j = 1; j <= m; j++) {
+			size_t up = row[j], cost = a[i - 1] != b[j - 1];
+			size_t v = diag + cost;
+			if (up + 1 < v)
+				v = up + 1;
+			if (row[j - 1] + 1 < v)
+				v = row[j - 1] + 1;
+			row[j] = v;
+			diag = up;
+		}
+	}
+	best = row[m];
+	free(row);
+	return best;
+}
+
+char *path_join(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+
+	if (n && a[n - 1] == '/')
+		return xasprintf("%s%s", a, b);
+	return xasprintf("%s/%s", a, b);
+}
+
+int read_file(const char *path, size_t max, char **buf, size_t *len, struct mb_err *err)
+{
+	struct sbuf b = { 0 };
+	char chunk[8192];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return mb_errno(err, errno == ENOENT ? MB_EINPUT : MB_EFAIL, errno,
+				"cannot open %s", path);
+	while ((n = read(fd, chunk, sizeof chunk)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			close(fd);
+			sbuf_free(&b);
+			return mb_errno(err, MB_EFAIL, e, "cannot read %s", path);
+		}
+		if (b.len + (size_t)n > max) {
+			close(fd);
+			sbuf_free(&b);
+			return mb_errf(err, MB_EINPUT, "%s: file larger than %zu bytes", path, max);
+		}
+		sbuf_add(&b, chunk, (size_t)n);
+	}
+	close(fd);
+	*len = b.len;
+	*buf = sbuf_steal(&b);
+	return 0;
+}

@@ -1,0 +1,55 @@
+/* Small helpers shared by every module: memory, strings, paths. */
+#ifndef MB_UTIL_H
+#define MB_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Allocation failure is not recoverable for a command-line installer:
+ * these print one line and exit(1). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Grow an array so that it holds at least `need` items of `size` bytes. */
+void *grow(void *p, size_t *cap, size_t need, size_t size);
+#define VEC_PUSH(arr, n, cap) \
+	((arr) = grow((arr), &(cap), (n) + 1, sizeof *(arr)), &(arr)[(n)++])
+
+/* A growable string. */
+struct sbuf {
+	char *s;
+	size_t len, cap;
+};
+void sbuf_add(struct sbuf *b, const char *s, size_t n);
+void sbuf_puts(struct sbuf *b, const char *s);
+void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *sbuf_steal(struct sbuf *b);
+void sbuf_free(struct sbuf *b);
+
+/* Package names compare case-insensitively with runs of - _ . equal
+ * (PEP 503).  Returns a new string. */
+char *name_normalize(const char *name);
+bool name_equal(const char *a, const char *b);
+bool name_valid(const char *name);
+
+bool is_hex64(const char *s);
+void hex_encode(const unsigned char *in, size_t n, char *out);
+void str_lower(char *s);
+bool str_endswith(const char *s, const char *suffix);
+
+/* Edit distance, for did-you-mean suggestions. */
+size_t edit_distance(const char *a, const char *b);
+
+/* "a" + "/" + "b", without doubling a slash. */
+char *path_join(const char *a, const char *b);
+
+
+
+#include "err.h"
+/* Read a whole file of at most `max` bytes; *buf is NUL-terminated. */
+int read_file(const char *path, size_t max, char **buf, size_t *len, struct mb_err *err);
+#endif

@@ -1,0 +1,37 @@
+# Shared helpers for integration tests: TAP output and temp dirs.
+# Each test script sources this, calls ok/fail/check, and ends with `done_testing`.
+set -u
+: "${MB:?MB must point at the mambaboot binary}"
+T_N=0 T_FAILED=0
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mbtest.XXXXXX")
+trap 'rm -rf "$T_TMP"' EXIT
+
+ok()   { T_N=$((T_N + 1)); echo "ok $T_N - $1"; }
+fail() { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+
+# check NAME COMMAND...: passes when the command exits 0.
+check() { n=$1; shift; if "$@" > "$T_TMP/.check" 2>&1; then ok "$n"; else fail "$n" "$(tail -n 5 "$T_TMP/.check")"; fi; }
+
+# run_mb: run mambaboot, leaving $RC, $OUT (stdout) and $ERR (stderr).
+run_mb() {
+	"$MB" "$@" > "$T_TMP/.out" 2> "$T_TMP/.err"
+	RC=$?
+	OUT=$(cat "$T_TMP/.out"); ERR=$(cat "$T_TMP/.err")
+}
+
+# expect_rc NAME CODE: the last run_mb exited CODE.
+expect_rc() {
+	if [ "$RC" -eq "$2" ]; then ok "$1"; else fail "$1" "exit $RC, wanted $2" "stderr: $ERR"; fi
+}
+
+# expect_err NAME CODE TEXT: exit CODE and stderr's one error line contains TEXT.
+expect_err() {
+	lines=$(printf '%s\n' "$ERR" | grep -c '^mambaboot: error: ')
+	if [ "$RC" -eq "$2" ] && [ "$lines" -eq 1 ] && printf '%s' "$ERR" | grep -qF -- "$3"; then
+		ok "$1"
+	else
+		fail "$1" "exit $RC (wanted $2), error lines $lines" "stderr: $ERR" "wanted: $3"
+	fi
+}
+
+done_testing() { echo "1..$T_N"; [ "$T_FAILED" -eq 0 ]; }
