@@ -207,3 +207,34 @@ int clone_file(const char *src, const char *dst, enum mb_link_mode *mode,
 		*mode = MB_LINK_COPY;
 	return copy_file(src, dst, err);
 }
+
+bool path_is_contained(const char *path, char *out)
+{
+	const char *p = path;
+	char *o = out;
+
+	if (!*p || *p == '/')
+		return false;
+	while (*p) {
+		size_t len = strcspn(p, "/");
+
+		if (len == 2 && p[0] == '.' && p[1] == '.')
+			return false;
+		if (memchr(p, '\n', len) || memchr(p, '\r', len))
+			return false;
+		if (len > 0 && !(len == 1 && p[0] == '.') && o) {
+			if (o != out)
+				*o++ = '/';
+			memcpy(o, p, len);
+			o += len;
+		}
+		p += len;
+		while (*p == '/')
+			p++;
+	}
+	if (o) {
+		*o = '\0';
+		return o != out;
+	}
+	return true;
+}

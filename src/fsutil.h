@@ -29,4 +29,10 @@ enum mb_link_mode { MB_LINK_REFLINK, MB_LINK_HARDLINK, MB_LINK_COPY };
 int clone_file(const char *src, const char *dst, enum mb_link_mode *mode,
 	       struct mb_err *err);
 
+
+/* Is `path` (from an archive, a RECORD, paths.json...) a relative path that
+ * stays below its root?  Refuses "", absolute paths, ".." components, and
+ * NUL/newline bytes; "./a//b" is fine.  Normalized form written to out
+ * (same size as path + 1) when out is not NULL. */
+bool path_is_contained(const char *path, char *out);
 #endif
