@@ -212,6 +212,7 @@ bool path_is_contained(const char *path, char *out)
 {
 	const char *p = path;
 	char *o = out;
+	bool any = false;
 
 	if (!*p || *p == '/')
 		return false;
@@ -222,19 +223,20 @@ bool path_is_contained(const char *path, char *out)
 			return false;
 		if (memchr(p, '\n', len) || memchr(p, '\r', len))
 			return false;
-		if (len > 0 && !(len == 1 && p[0] == '.') && o) {
-			if (o != out)
-				*o++ = '/';
-			memcpy(o, p, len);
-			o += len;
+		if (len > 0 && !(len == 1 && p[0] == '.')) {
+			if (o) {
+				if (any)
+					*o++ = '/';
+				memcpy(o, p, len);
+				o += len;
+			}
+			any = true;
 		}
 		p += len;
 		while (*p == '/')
 			p++;
 	}
-	if (o) {
+	if (o)
 		*o = '\0';
-		return o != out;
-	}
-	return true;
+	return any;
 }
