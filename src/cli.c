@@ -201,7 +201,13 @@ char *cli_recipes_dir(const struct mb_opts *opts)
 	if (!dir)
 		return xstrdup("recipes");
 	cand = path_join(dir, "../share/mambaboot/recipes");
-	if (!is_dir(cand)) {
+	if (is_dir(cand)) {
+		char real[PATH_MAX];
+		if (realpath(cand, real)) {
+			free(cand);
+			cand = xstrdup(real);
+		}
+	} else {
 		free(cand);
 		cand = path_join(dir, "recipes");
 	}
