@@ -4,6 +4,8 @@
 #ifndef MB_EVENT_H
 #define MB_EVENT_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 enum mb_event_type {
@@ -29,12 +31,20 @@ struct mb_event {
 struct mb_events {
 	void (*cb)(void *ctx, const struct mb_event *ev);
 	void *ctx;
+	/* Set (by the CLI's SIGINT/SIGTERM handler) when the user asked to
+	 * stop; long loops poll it with mb_interrupted() and fail cleanly. */
+	const volatile sig_atomic_t *stop;
 };
 
 static inline void mb_emit(const struct mb_events *ev, const struct mb_event *e)
 {
 	if (ev && ev->cb)
 		ev->cb(ev->ctx, e);
+}
+
+static inline bool mb_interrupted(const struct mb_events *ev)
+{
+	return ev && ev->stop && *ev->stop;
 }
 
 #endif

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -239,4 +240,59 @@ bool path_is_contained(const char *path, char *out)
 	if (o)
 		*o = '\0';
 	return any;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fsync_parent(const char *path, struct mb_err *err)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	int rc;
+
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		strcpy(dir, ".");
+	rc = fsync_path(dir, err);
+	free(dir);
+	return rc;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, struct mb_err *err)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int rc = 0;
+
+	if (fd < 0) {
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot create %s", tmp);
+		free(tmp);
+		return rc;
+	}
+	if (write_all(fd, data, len) < 0 || fsync(fd) < 0)
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot write %s", tmp);
+	if (close(fd) < 0 && rc == 0)
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot write %s", tmp);
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot rename %s", tmp);
+	if (rc < 0)
+		unlink(tmp);
+	else
+		rc = fsync_parent(path, err);
+	free(tmp);
+	return rc;
 }

@@ -30,6 +30,10 @@ int clone_file(const char *src, const char *dst, enum mb_link_mode *mode,
 	       struct mb_err *err);
 
 
+/* Write a whole file durably: a temporary name beside it, fsync, rename,
+ * fsync of the directory.  Readers see the old bytes or the new ones. */
+int write_file_atomic(const char *path, const void *data, size_t len, struct mb_err *err);
+
 /* Is `path` (from an archive, a RECORD, paths.json...) a relative path that
  * stays below its root?  Refuses "", absolute paths, ".." components, and
  * NUL/newline bytes; "./a//b" is fine.  Normalized form written to out

@@ -1,0 +1,556 @@
+/* Transactions on a prefix: staged files renamed into place, every move
+ * journaled first, so that an interrupted transaction can be undone.
+ *
+ * Journal lines ("OP PATH\n", PATH relative to the prefix):
+ *   B  PATH moved from the prefix into backup/TXN/PATH
+ *   P  PATH moved from staging into the prefix
+ *   D  directory PATH created in the prefix
+ *   R  directory PATH removed from the prefix
+ * Each line is written (write(2), no buffering) before its operation, so
+ * after a crash the journal holds at least every operation that happened;
+ * undoing an operation that did not happen is harmless. */
+#define _XOPEN_SOURCE 700
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "prefix.h"
+#include "util.h"
+
+struct mb_txn {
+	struct mb_prefix *p;
+	char id[40];
+	char *staging, *backup, *journal;
+	int journal_fd;
+	bool force;
+	char **stage_dirs;
+	size_t n_stages, cap_stages;
+	struct mb_state_recipe *set;   /* recipes installed or upgraded */
+	size_t n_set, cap_set;
+	char **dropped;                /* recipes removed */
+	size_t n_dropped, cap_dropped;
+	struct mb_requested *requested; /* NULL: keep the current set */
+	size_t n_requested;
+};
+
+static int journal_write(struct mb_txn *t, char op, const char *path, struct mb_err *err)
+{
+	char *line = xasprintf("%c %s\n", op, path);
+	size_t len = strlen(line), off = 0;
+
+	while (off < len) {
+		ssize_t n = write(t->journal_fd, line + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(line);
+			return mb_errno(err, MB_EFAIL, errno, "cannot write the journal of %s",
+					t->p->path);
+		}
+		off += (size_t)n;
+	}
+	free(line);
+	return 0;
+}
+
+int mb_txn_begin(struct mb_txn **out, struct mb_prefix *p, bool force, struct mb_err *err)
+{
+	struct mb_txn *t = xcalloc(1, sizeof *t);
+	struct timespec ts;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(t->id, sizeof t->id, "%lld-%ld", (long long)ts.tv_sec, (long)getpid());
+	t->p = p;
+	t->force = force;
+	t->staging = xasprintf("%s/staging/%s", p->dir, t->id);
+	t->backup = xasprintf("%s/backup/%s", p->dir, t->id);
+	t->journal = path_join(p->dir, "journal");
+	if ((rc = mkdir_p(t->staging, 0755, err)) < 0 || (rc = mkdir_p(t->backup, 0755, err)) < 0)
+		goto fail;
+	t->journal_fd = open(t->journal, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (t->journal_fd < 0) {
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot create %s", t->journal);
+		goto fail;
+	}
+	if ((rc = journal_write(t, 'T', t->id, err)) < 0)
+		goto fail;
+	*out = t;
+	return 0;
+fail:
+	*out = t;
+	mb_txn_abort(t);
+	*out = NULL;
+	return rc;
+}
+
+const char *mb_txn_stage_dir(struct mb_txn *t, const char *name, struct mb_err *err)
+{
+	char *norm = name_normalize(name);
+	char *dir = xasprintf("%s/%zu-%s", t->staging, t->n_stages, norm);
+
+	free(norm);
+	if (mkdir_p(dir, 0755, err) < 0) {
+		free(dir);
+		return NULL;
+	}
+	*VEC_PUSH(t->stage_dirs, t->n_stages, t->cap_stages) = dir;
+	return dir;
+}
+
+/* ---- moving files ---- */
+
+static char *in_prefix(const struct mb_txn *t, const char *rel)
+{
+	return path_join(t->p->path, rel);
+}
+
+static bool inside(const char *real, const char *root)
+{
+	size_t n = strlen(root);
+	return strncmp(real, root, n) == 0 && (real[n] == '/' || real[n] == '\0');
+}
+
+/* A directory component that is a symlink (lib64 -> lib) is followed only
+ * when it leads to a directory inside the prefix. */
+static int check_dir_link(const struct mb_txn *t, const char *full, struct mb_err *err)
+{
+	char real[PATH_MAX];
+	struct stat st;
+
+	if (!realpath(full, real) || stat(real, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    !inside(real, t->p->path))
+		return mb_errf(err, MB_EINTEGRITY,
+			       "%s is a symlink that does not lead to a directory inside the prefix",
+			       full);
+	return 0;
+}
+
+/* Create the missing parents of rel in the prefix, journaling each. */
+static int make_parents(struct mb_txn *t, const char *rel, struct mb_err *err)
+{
+	char *path = xstrdup(rel), *s;
+	int rc = 0;
+
+	for (s = strchr(path, '/'); rc == 0 && s; s = strchr(s + 1, '/')) {
+		struct stat st;
+		char *full;
+
+		*s = '\0';
+		full = in_prefix(t, path);
+		if (lstat(full, &st) < 0) {
+			if ((rc = journal_write(t, 'D', path, err)) == 0 && mkdir(full, 0755) < 0)
+				rc = mb_errno(err, MB_EFAIL, errno, "cannot create directory %s", full);
+		} else if (S_ISLNK(st.st_mode)) {
+			rc = check_dir_link(t, full, err);
+		} else if (!S_ISDIR(st.st_mode)) {
+			rc = mb_errf(err, MB_EINPUT,
+				     "cannot install %s: %s is a file, not a directory", rel, full);
+		}
+		free(full);
+		*s = '/';
+	}
+	free(path);
+	return rc;
+}
+
+/* Move prefix/rel into backup/TXN/rel, journaled. */
+static int back_up(struct mb_txn *t, const char *rel, struct mb_err *err)
+{
+	char *from = in_prefix(t, rel), *to = path_join(t->backup, rel);
+	int rc = mkdir_parents(to, err);
+
+	if (rc == 0)
+		rc = journal_write(t, 'B', rel, err);
+	if (rc == 0 && rename(from, to) < 0)
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot move %s aside", from);
+	free(from);
+	free(to);
+	return rc;
+}
+
+static int place_one(struct mb_txn *t, const char *stage_dir, const char *rel,
+		     struct mb_err *err)
+{
+	char *src = path_join(stage_dir, rel), *dst = in_prefix(t, rel);
+	struct stat st;
+	int rc = make_parents(t, rel, err);
+
+	if (rc == 0 && lstat(dst, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			rc = mb_errf(err, MB_EINPUT, "cannot install %s: a directory is in the way", dst);
+		else if (!t->force)
+			rc = mb_errf(err, MB_EINPUT,
+				     "%s exists and no installed recipe owns it (--force replaces it)",
+				     dst);
+		else
+			rc = back_up(t, rel, err);
+	}
+	if (rc == 0)
+		rc = journal_write(t, 'P', rel, err);
+	if (rc == 0 && rename(src, dst) < 0)
+		rc = mb_errno(err, MB_EFAIL, errno,
+			      "cannot move %s into the prefix", rel);
+	free(src);
+	free(dst);
+	return rc;
+}
+
+int mb_txn_place(struct mb_txn *t, const char *stage_dir, const struct mb_owned *files,
+		 struct mb_err *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < files->n; i++) {
+		if (files->v[i].type == MB_OWNED_DIR)
+			continue;
+		if (mb_interrupted(t->p->ev))
+			return mb_errf(err, MB_EFAIL, "interrupted");
+		if ((rc = place_one(t, stage_dir, files->v[i].path, err)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int cmp_depth_desc(const void *a, const void *b)
+{
+	size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
+	int r = (la < lb) - (la > lb);
+	return r ? r : strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Remove the directories left empty by a recipe's files, deepest first. */
+static int prune_dirs(struct mb_txn *t, const struct mb_owned *files, struct mb_err *err)
+{
+	char **dirs = NULL;
+	size_t n = 0, cap = 0, i;
+	int rc = 0;
+
+	for (i = 0; i < files->n; i++) {
+		char *d = xstrdup(files->v[i].path), *s;
+		while ((s = strrchr(d, '/')) != NULL) {
+			*s = '\0';
+			*VEC_PUSH(dirs, n, cap) = xstrdup(d);
+		}
+		free(d);
+	}
+	if (n)
+		qsort(dirs, n, sizeof *dirs, cmp_depth_desc);
+	for (i = 0; i < n; i++) {
+		char *full;
+		if (rc < 0 || (i > 0 && strcmp(dirs[i], dirs[i - 1]) == 0) ||
+		    strcmp(dirs[i], ".mambaboot") == 0)
+			continue;
+		full = in_prefix(t, dirs[i]);
+		if (access(full, F_OK) == 0 && (rc = journal_write(t, 'R', dirs[i], err)) == 0)
+			(void)rmdir(full); /* not empty: another recipe's files are there */
+		free(full);
+	}
+	for (i = 0; i < n; i++)
+		free(dirs[i]);
+	free(dirs);
+	return rc;
+}
+
+int mb_txn_unlink_recipe(struct mb_txn *t, const struct mb_state_recipe *r,
+			 struct mb_err *err)
+{
+	struct mb_state_recipe *rec = mb_state_find(&t->p->state, r->name);
+	size_t i;
+	int rc;
+
+	if (!rec)
+		return 0;
+	if ((rc = mb_prefix_load_files(t->p, rec, err)) < 0)
+		return rc;
+	for (i = 0; i < rec->files.n; i++) {
+		struct stat st;
+		char *full = in_prefix(t, rec->files.v[i].path);
+		bool present = lstat(full, &st) == 0 && !S_ISDIR(st.st_mode);
+
+		free(full);
+		if (present && (rc = back_up(t, rec->files.v[i].path, err)) < 0)
+			return rc;
+	}
+	return prune_dirs(t, &rec->files, err);
+}
+
+/* ---- the next state ---- */
+
+int mb_txn_set_recipe(struct mb_txn *t, struct mb_state_recipe *rec, struct mb_err *err)
+{
+	char *norm = name_normalize(rec->name), *path;
+	struct mb_state_recipe *slot;
+	int rc;
+
+	free(rec->files_ref);
+	rec->files_ref = xasprintf("%s.%s.json", norm, t->id);
+	free(norm);
+	path = xasprintf("%s/files/%s", t->p->dir, rec->files_ref);
+	rc = mkdir_parents(path, err);
+	if (rc == 0)
+		rc = mb_files_write(path, &rec->files, err);
+	free(path);
+	if (rc < 0)
+		return rc;
+	slot = VEC_PUSH(t->set, t->n_set, t->cap_set);
+	*slot = *rec;
+	slot->files_loaded = true;
+	memset(rec, 0, sizeof *rec);
+	return 0;
+}
+
+void mb_txn_drop_recipe(struct mb_txn *t, const char *name)
+{
+	*VEC_PUSH(t->dropped, t->n_dropped, t->cap_dropped) = xstrdup(name);
+}
+
+void mb_txn_set_requested(struct mb_txn *t, struct mb_requested *req, size_t n)
+{
+	t->requested = req;
+	t->n_requested = n;
+}
+
+static bool is_dropped(const struct mb_txn *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_dropped; i++)
+		if (name_equal(t->dropped[i], name))
+			return true;
+	for (i = 0; i < t->n_set; i++)
+		if (name_equal(t->set[i].name, name))
+			return true;
+	return false;
+}
+
+/* The state to commit, as shallow copies of current and new records. */
+static void next_state(const struct mb_txn *t, struct mb_state *out)
+{
+	const struct mb_state *cur = &t->p->state;
+	size_t i;
+
+	memset(out, 0, sizeof *out);
+	out->txn = (char *)t->id;
+	out->requested = t->requested ? t->requested : cur->requested;
+	out->n_requested = t->requested ? t->n_requested : cur->n_requested;
+	out->recipes = xcalloc(cur->n_recipes + t->n_set + 1, sizeof *out->recipes);
+	for (i = 0; i < cur->n_recipes; i++)
+		if (!is_dropped(t, cur->recipes[i].name))
+			out->recipes[out->n_recipes++] = cur->recipes[i];
+	for (i = 0; i < t->n_set; i++)
+		out->recipes[out->n_recipes++] = t->set[i];
+}
+
+static void txn_free(struct mb_txn *t)
+{
+	size_t i;
+
+	if (t->journal_fd > 0)
+		close(t->journal_fd);
+	for (i = 0; i < t->n_set; i++)
+		mb_state_recipe_free(&t->set[i]);
+	for (i = 0; i < t->n_dropped; i++)
+		free(t->dropped[i]);
+	for (i = 0; i < t->n_stages; i++)
+		free(t->stage_dirs[i]);
+	free(t->stage_dirs);
+	free(t->set);
+	free(t->dropped);
+	free(t->staging);
+	free(t->backup);
+	free(t->journal);
+	free(t);
+}
+
+/* Once state.json names the transaction: drop the leftovers. */
+static void finish(const struct mb_prefix *p, const char *id)
+{
+	char *staging = xasprintf("%s/staging/%s", p->dir, id);
+	char *backup = xasprintf("%s/backup/%s", p->dir, id);
+	char *journal = path_join(p->dir, "journal");
+
+	remove_tree(staging, NULL);
+	remove_tree(backup, NULL);
+	unlink(journal);
+	free(staging);
+	free(backup);
+	free(journal);
+}
+
+int mb_txn_commit(struct mb_txn *t, struct mb_err *err)
+{
+	struct mb_state next;
+	char *path = path_join(t->p->dir, "state.json");
+	int rc;
+
+	next_state(t, &next);
+	if (fsync(t->journal_fd) < 0)
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot sync the journal");
+	else
+		rc = mb_state_write(path, &next, err);
+	free(next.recipes);
+	free(path);
+	if (rc < 0) {
+		mb_txn_abort(t);
+		return rc;
+	}
+	finish(t->p, t->id);
+	txn_free(t);
+	return 0;
+}
+
+/* ---- undoing ---- */
+
+static void undo_line(const struct mb_prefix *p, const char *backup, char op, const char *rel)
+{
+	char *full = path_join(p->path, rel), *saved;
+	struct stat st;
+
+	switch (op) {
+	case 'P':
+		if (lstat(full, &st) == 0 && !S_ISDIR(st.st_mode))
+			unlink(full);
+		break;
+	case 'B':
+		saved = path_join(backup, rel);
+		if (lstat(saved, &st) == 0) {
+			mkdir_parents(full, NULL);
+			rmdir(full); /* an empty directory made in its place */
+			rename(saved, full);
+		}
+		free(saved);
+		break;
+	case 'D':
+		rmdir(full);
+		break;
+	case 'R':
+		mkdir(full, 0755);
+		break;
+	}
+	free(full);
+}
+
+/* Undo the journal's operations, last first. */
+static void roll_back(const struct mb_prefix *p, char *text, const char *id)
+{
+	char *backup = xasprintf("%s/backup/%s", p->dir, id);
+	char **lines = NULL, *s, *save = NULL;
+	size_t n = 0, cap = 0;
+
+	for (s = strtok_r(text, "\n", &save); s; s = strtok_r(NULL, "\n", &save))
+		*VEC_PUSH(lines, n, cap) = s;
+	while (n-- > 0)
+		if (strlen(lines[n]) > 2 && lines[n][1] == ' ' && path_is_contained(lines[n] + 2, NULL))
+			undo_line(p, backup, lines[n][0], lines[n] + 2);
+	free(lines);
+	free(backup);
+}
+
+void mb_txn_abort(struct mb_txn *t)
+{
+	char *text = NULL;
+	size_t len, i;
+
+	if (t->journal_fd > 0 && read_file(t->journal, 64u << 20, &text, &len, NULL) == 0) {
+		roll_back(t->p, text, t->id);
+		free(text);
+	}
+	for (i = 0; i < t->n_set; i++) {
+		char *files = xasprintf("%s/files/%s", t->p->dir, t->set[i].files_ref);
+		unlink(files);
+		free(files);
+	}
+	finish(t->p, t->id);
+	txn_free(t);
+}
+
+/* Remove everything under dir. */
+static void sweep(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char *child = path_join(dir, de->d_name);
+		remove_tree(child, NULL);
+		free(child);
+	}
+	closedir(d);
+}
+
+static void sweep_sub(const struct mb_prefix *p, const char *sub)
+{
+	char *dir = path_join(p->dir, sub);
+	sweep(dir);
+	free(dir);
+}
+
+/* Drop file lists that the state does not name (left by an aborted run). */
+void mb_prefix_gc(const struct mb_prefix *p)
+{
+	char *dir = path_join(p->dir, "files");
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t i;
+
+	while (d && (de = readdir(d)) != NULL) {
+		bool used = de->d_name[0] == '.';
+		for (i = 0; !used && i < p->state.n_recipes; i++)
+			used = strcmp(p->state.recipes[i].files_ref, de->d_name) == 0;
+		if (!used) {
+			char *f = path_join(dir, de->d_name);
+			unlink(f);
+			free(f);
+		}
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
+int mb_txn_recover(struct mb_prefix *p, struct mb_err *err)
+{
+	char *journal = path_join(p->dir, "journal"), *text = NULL, *state_path, id[64] = "";
+	struct mb_state st = { 0 };
+	size_t len;
+	int rc = 0;
+
+	if (access(journal, F_OK) == 0) {
+		if ((rc = read_file(journal, 64u << 20, &text, &len, err)) < 0)
+			goto out;
+		if (sscanf(text, "T %63s", id) != 1 || !path_is_contained(id, NULL))
+			id[0] = '\0';
+		state_path = path_join(p->dir, "state.json");
+		if (access(state_path, F_OK) == 0 && mb_state_read(state_path, &st, err) < 0)
+			rc = -MB_EFAIL;
+		free(state_path);
+		if (rc < 0)
+			goto out;
+		if (id[0] && !(st.txn && strcmp(st.txn, id) == 0))
+			roll_back(p, text, id);
+		mb_state_free(&st);
+		unlink(journal);
+	}
+	/* No transaction runs while we hold the lock: anything staged is stale. */
+	sweep_sub(p, "staging");
+	sweep_sub(p, "backup");
+out:
+	free(text);
+	free(journal);
+	return rc;
+}

@@ -1,0 +1,272 @@
+/* The prefix state as JSON (jansson): state.json and the per-recipe file
+ * lists.  Both are read back as untrusted: every field is type-checked. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsutil.h"
+#include "prefix.h"
+#include "util.h"
+
+#define STATE_FORMAT 1
+
+static char *str_field(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
+}
+
+static char **str_array(json_t *a, size_t *n)
+{
+	char **out;
+	size_t i;
+
+	*n = 0;
+	if (!json_is_array(a))
+		return NULL;
+	out = xcalloc(json_array_size(a) + 1, sizeof *out);
+	for (i = 0; i < json_array_size(a); i++)
+		if (json_is_string(json_array_get(a, i)))
+			out[(*n)++] = xstrdup(json_string_value(json_array_get(a, i)));
+	return out;
+}
+
+static json_t *str_array_json(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *load_json(const char *path, struct mb_err *err)
+{
+	json_error_t je;
+	json_t *root = json_load_file(path, 0, &je);
+
+	if (!root)
+		mb_errf(err, MB_EFAIL, "%s:%d: damaged state file: %s", path, je.line, je.text);
+	return root;
+}
+
+static int read_recipe(json_t *o, struct mb_state_recipe *r)
+{
+	json_t *arts = json_object_get(o, "artifacts");
+	size_t i;
+
+	memset(r, 0, sizeof *r);
+	r->name = str_field(o, "name");
+	r->version = str_field(o, "version");
+	r->kind = str_field(o, "kind");
+	r->recipe_sha256 = str_field(o, "recipe_sha256");
+	r->files_ref = str_field(o, "files");
+	r->depends = str_array(json_object_get(o, "depends"), &r->n_depends);
+	if (json_is_array(arts)) {
+		r->artifacts = xcalloc(json_array_size(arts) + 1, sizeof *r->artifacts);
+		for (i = 0; i < json_array_size(arts); i++) {
+			json_t *a = json_array_get(arts, i);
+			struct mb_state_artifact *sa = &r->artifacts[r->n_artifacts++];
+			sa->filename = str_field(a, "filename");
+			sa->url = str_field(a, "url");
+			sa->sha256 = str_field(a, "sha256");
+		}
+	}
+	return r->name && r->version && r->kind && r->files_ref ? 0 : -1;
+}
+
+int mb_state_read(const char *path, struct mb_state *s, struct mb_err *err)
+{
+	json_t *root = load_json(path, err), *reqs, *recs;
+	size_t i;
+
+	memset(s, 0, sizeof *s);
+	if (!root)
+		return -MB_EFAIL;
+	s->txn = str_field(root, "txn");
+	reqs = json_object_get(root, "requested");
+	recs = json_object_get(root, "recipes");
+	s->requested = xcalloc(json_array_size(reqs) + 1, sizeof *s->requested);
+	for (i = 0; i < json_array_size(reqs); i++) {
+		json_t *q = json_array_get(reqs, i);
+		struct mb_requested *rq = &s->requested[s->n_requested];
+		rq->name = str_field(q, "name");
+		rq->closure = str_array(json_object_get(q, "recipes"), &rq->n_closure);
+		s->n_requested++;
+	}
+	s->recipes = xcalloc(json_array_size(recs) + 1, sizeof *s->recipes);
+	for (i = 0; i < json_array_size(recs); i++) {
+		int bad = read_recipe(json_array_get(recs, i), &s->recipes[s->n_recipes]);
+		s->n_recipes++;
+		if (bad) {
+			json_decref(root);
+			mb_state_free(s);
+			return mb_errf(err, MB_EFAIL, "%s: damaged state file (recipe %zu)", path, i);
+		}
+	}
+	json_decref(root);
+	return 0;
+}
+
+static json_t *recipe_json(const struct mb_state_recipe *r)
+{
+	json_t *o = json_object(), *arts = json_array();
+	size_t i;
+
+	for (i = 0; i < r->n_artifacts; i++) {
+		const struct mb_state_artifact *a = &r->artifacts[i];
+		json_t *j = json_object();
+		json_object_set_new(j, "filename", json_string(a->filename));
+		json_object_set_new(j, "url", a->url ? json_string(a->url) : json_null());
+		json_object_set_new(j, "sha256", a->sha256 ? json_string(a->sha256) : json_null());
+		json_array_append_new(arts, j);
+	}
+	json_object_set_new(o, "name", json_string(r->name));
+	json_object_set_new(o, "version", json_string(r->version));
+	json_object_set_new(o, "kind", json_string(r->kind));
+	json_object_set_new(o, "recipe_sha256",
+			    r->recipe_sha256 ? json_string(r->recipe_sha256) : json_null());
+	json_object_set_new(o, "depends", str_array_json(r->depends, r->n_depends));
+	json_object_set_new(o, "artifacts", arts);
+	json_object_set_new(o, "files", json_string(r->files_ref));
+	return o;
+}
+
+static int dump_atomic(const char *path, json_t *root, struct mb_err *err)
+{
+	char *text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	int rc;
+
+	if (!text)
+		return mb_errf(err, MB_EFAIL, "cannot serialize %s", path);
+	rc = write_file_atomic(path, text, strlen(text), err);
+	free(text);
+	return rc;
+}
+
+int mb_state_write(const char *path, const struct mb_state *s, struct mb_err *err)
+{
+	json_t *root = json_object(), *reqs = json_array(), *recs = json_array();
+	size_t i;
+	int rc;
+
+	for (i = 0; i < s->n_requested; i++) {
+		json_t *q = json_object();
+		json_object_set_new(q, "name", json_string(s->requested[i].name));
+		json_object_set_new(q, "recipes", str_array_json(s->requested[i].closure,
+								 s->requested[i].n_closure));
+		json_array_append_new(reqs, q);
+	}
+	for (i = 0; i < s->n_recipes; i++)
+		json_array_append_new(recs, recipe_json(&s->recipes[i]));
+	json_object_set_new(root, "format", json_integer(STATE_FORMAT));
+	json_object_set_new(root, "txn", json_string(s->txn ? s->txn : ""));
+	json_object_set_new(root, "requested", reqs);
+	json_object_set_new(root, "recipes", recs);
+	rc = dump_atomic(path, root, err);
+	json_decref(root);
+	return rc;
+}
+
+int mb_files_read(const char *path, struct mb_owned *files, struct mb_err *err)
+{
+	json_t *root = load_json(path, err), *list;
+	size_t i;
+
+	memset(files, 0, sizeof *files);
+	if (!root)
+		return -MB_EFAIL;
+	list = json_object_get(root, "files");
+	for (i = 0; i < json_array_size(list); i++) {
+		json_t *f = json_array_get(list, i);
+		const char *p = json_string_value(json_object_get(f, "path"));
+		const char *type = json_string_value(json_object_get(f, "type"));
+		const char *sha = json_string_value(json_object_get(f, "sha256"));
+
+		if (!p || !type || !path_is_contained(p, NULL)) {
+			json_decref(root);
+			mb_owned_free(files);
+			return mb_errf(err, MB_EFAIL, "%s: damaged file list (entry %zu)", path, i);
+		}
+		mb_owned_add(files, p, (enum mb_owned_type)type[0],
+			     sha && is_hex64(sha) ? sha : NULL,
+			     json_integer_value(json_object_get(f, "size")),
+			     (mode_t)json_integer_value(json_object_get(f, "mode")));
+	}
+	json_decref(root);
+	return 0;
+}
+
+int mb_files_write(const char *path, const struct mb_owned *files, struct mb_err *err)
+{
+	json_t *root = json_object(), *list = json_array();
+	size_t i;
+	int rc;
+
+	for (i = 0; i < files->n; i++) {
+		const struct mb_owned_file *f = &files->v[i];
+		char type[2] = { (char)f->type, 0 };
+		json_t *o = json_object();
+		json_object_set_new(o, "path", json_string(f->path));
+		json_object_set_new(o, "type", json_string(type));
+		json_object_set_new(o, "sha256", json_string(f->sha256));
+		json_object_set_new(o, "size", json_integer(f->size));
+		json_object_set_new(o, "mode", json_integer(f->mode));
+		json_array_append_new(list, o);
+	}
+	json_object_set_new(root, "files", list);
+	rc = dump_atomic(path, root, err);
+	json_decref(root);
+	return rc;
+}
+
+void mb_state_recipe_free(struct mb_state_recipe *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_depends; i++)
+		free(r->depends[i]);
+	for (i = 0; i < r->n_artifacts; i++) {
+		free(r->artifacts[i].filename);
+		free(r->artifacts[i].url);
+		free(r->artifacts[i].sha256);
+	}
+	free(r->depends);
+	free(r->artifacts);
+	free(r->name);
+	free(r->version);
+	free(r->kind);
+	free(r->recipe_sha256);
+	free(r->files_ref);
+	mb_owned_free(&r->files);
+	memset(r, 0, sizeof *r);
+}
+
+void mb_state_free(struct mb_state *s)
+{
+	size_t i, j;
+
+	for (i = 0; i < s->n_requested; i++) {
+		for (j = 0; j < s->requested[i].n_closure; j++)
+			free(s->requested[i].closure[j]);
+		free(s->requested[i].closure);
+		free(s->requested[i].name);
+	}
+	for (i = 0; i < s->n_recipes; i++)
+		mb_state_recipe_free(&s->recipes[i]);
+	free(s->requested);
+	free(s->recipes);
+	free(s->txn);
+	memset(s, 0, sizeof *s);
+}
+
+struct mb_state_recipe *mb_state_find(const struct mb_state *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_recipes; i++)
+		if (name_equal(s->recipes[i].name, name))
+			return &s->recipes[i];
+	return NULL;
+}

@@ -1,0 +1,248 @@
+/* The prefix database: transactions commit, abort, recover after a crash,
+ * refuse unowned paths, and the lock times out naming its holder. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "prefix.h"
+#include "util.h"
+
+static char *tmp_prefix(void)
+{
+	char tmpl[] = "/tmp/mbprefix.XXXXXX";
+	char *d = mkdtemp(tmpl);
+	assert_non_null(d);
+	return xstrdup(d);
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f;
+	assert_int_equal(mkdir_parents(path, NULL), 0);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static char *slurp(const char *prefix, const char *rel)
+{
+	char *path = path_join(prefix, rel), *buf = NULL;
+	size_t len;
+	int rc = read_file(path, 1 << 20, &buf, &len, NULL);
+	free(path);
+	return rc == 0 ? buf : NULL;
+}
+
+static void assert_text(const char *prefix, const char *rel, const char *want)
+{
+	char *got = slurp(prefix, rel);
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static bool exists(const char *prefix, const char *rel)
+{
+	char *path = path_join(prefix, rel);
+	struct stat st;
+	bool ok = lstat(path, &st) == 0;
+	free(path);
+	return ok;
+}
+
+/* Install recipe `name` owning the given files with the given contents. */
+static int install_files(struct mb_prefix *p, const char *name, const char *version,
+			 const char *const *paths, const char *content, bool crash_midway)
+{
+	struct mb_txn *t;
+	struct mb_err err;
+	struct mb_owned owned = { 0 };
+	struct mb_state_recipe rec = { 0 };
+	struct mb_state_recipe *old = mb_state_find(&p->state, name);
+	const char *stage;
+	size_t i;
+	int rc;
+
+	if ((rc = mb_txn_begin(&t, p, false, &err)) < 0)
+		return rc;
+	stage = mb_txn_stage_dir(t, name, &err);
+	for (i = 0; paths[i]; i++) {
+		char *f = path_join(stage, paths[i]);
+		write_text(f, content);
+		free(f);
+		mb_owned_add(&owned, paths[i], MB_OWNED_FILE, NULL, (int64_t)strlen(content), 0644);
+	}
+	if (old && (rc = mb_txn_unlink_recipe(t, old, &err)) < 0)
+		goto fail;
+	if (crash_midway) {
+		struct mb_owned half = owned;
+		half.n = owned.n / 2;
+		mb_txn_place(t, stage, &half, &err);
+		_exit(9); /* as if killed: no commit, no abort */
+	}
+	if ((rc = mb_txn_place(t, stage, &owned, &err)) < 0)
+		goto fail;
+	rec.name = xstrdup(name);
+	rec.version = xstrdup(version);
+	rec.kind = xstrdup("conda");
+	rec.files = owned;
+	if ((rc = mb_txn_set_recipe(t, &rec, &err)) < 0)
+		goto fail;
+	return mb_txn_commit(t, &err);
+fail:
+	mb_owned_free(&owned);
+	mb_txn_abort(t);
+	return rc;
+}
+
+static void reopen(struct mb_prefix *p, const char *path)
+{
+	struct mb_err err;
+	mb_prefix_close(p);
+	assert_int_equal(mb_prefix_open(p, path, false, 5, NULL, &err), 0);
+}
+
+static const char *const v1_files[] = { "bin/tool", "lib/libx.so", "share/doc/x.txt", NULL };
+static const char *const v2_files[] = { "bin/tool", "lib/libx.so.2", NULL };
+
+static void test_commit_installs_and_records(void **state)
+{
+	char *dir = tmp_prefix();
+	struct mb_prefix p;
+	struct mb_err err;
+	(void)state;
+
+	assert_int_equal(mb_prefix_open(&p, dir, true, 5, NULL, &err), 0);
+	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", false), 0);
+	reopen(&p, dir);
+	assert_non_null(mb_state_find(&p.state, "x"));
+	assert_text(dir, "bin/tool", "one");
+	assert_false(exists(dir, ".mambaboot/journal"));
+	mb_prefix_close(&p);
+	remove_tree(dir, NULL);
+	free(dir);
+}
+
+static void test_upgrade_replaces_and_drops_old_files(void **state)
+{
+	char *dir = tmp_prefix();
+	struct mb_prefix p;
+	struct mb_err err;
+	(void)state;
+
+	assert_int_equal(mb_prefix_open(&p, dir, true, 5, NULL, &err), 0);
+	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", false), 0);
+	reopen(&p, dir);
+	assert_int_equal(install_files(&p, "x", "2.0", v2_files, "two", false), 0);
+	reopen(&p, dir);
+	assert_string_equal(mb_state_find(&p.state, "x")->version, "2.0");
+	assert_text(dir, "bin/tool", "two");
+	assert_false(exists(dir, "lib/libx.so"));
+	assert_false(exists(dir, "share/doc"));   /* emptied directory pruned */
+	mb_prefix_close(&p);
+	remove_tree(dir, NULL);
+	free(dir);
+}
+
+static void test_unowned_path_refused_and_rolled_back(void **state)
+{
+	char *dir = tmp_prefix(), *user = path_join(dir, "lib/libx.so");
+	struct mb_prefix p;
+	struct mb_err err;
+	(void)state;
+
+	write_text(user, "mine");
+	assert_int_equal(mb_prefix_open(&p, dir, true, 5, NULL, &err), 0);
+	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", false), -MB_EINPUT);
+	assert_text(dir, "lib/libx.so", "mine");
+	assert_false(exists(dir, "bin/tool"));
+	assert_false(exists(dir, "bin"));
+	reopen(&p, dir);
+	assert_null(mb_state_find(&p.state, "x"));
+	mb_prefix_close(&p);
+	remove_tree(dir, NULL);
+	free(user);
+	free(dir);
+}
+
+static void test_crash_is_rolled_back_on_next_open(void **state)
+{
+	char *dir = tmp_prefix();
+	struct mb_prefix p;
+	struct mb_err err;
+	pid_t pid;
+	int status;
+	(void)state;
+
+	assert_int_equal(mb_prefix_open(&p, dir, true, 5, NULL, &err), 0);
+	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", false), 0);
+	mb_prefix_close(&p);
+	pid = fork();
+	if (pid == 0) {
+		struct mb_prefix c;
+		if (mb_prefix_open(&c, dir, false, 5, NULL, &err) == 0)
+			install_files(&c, "x", "2.0", v2_files, "two", true);
+		_exit(1);
+	}
+	waitpid(pid, &status, 0);
+	assert_true(exists(dir, ".mambaboot/journal"));
+	assert_int_equal(mb_prefix_open(&p, dir, false, 5, NULL, &err), 0);
+	assert_string_equal(mb_state_find(&p.state, "x")->version, "1.0");
+	assert_text(dir, "bin/tool", "one");
+	assert_text(dir, "share/doc/x.txt", "one");
+	assert_false(exists(dir, "lib/libx.so.2"));
+	assert_false(exists(dir, ".mambaboot/journal"));
+	mb_prefix_close(&p);
+	remove_tree(dir, NULL);
+	free(dir);
+}
+
+static void test_lock_timeout_names_holder(void **state)
+{
+	char *dir = tmp_prefix();
+	struct mb_prefix p, q;
+	struct mb_err err;
+	int fds[2];
+	pid_t pid;
+	char c;
+	(void)state;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	if (pid == 0) {
+		if (mb_prefix_open(&q, dir, true, 5, NULL, &err) == 0 && write(fds[1], "x", 1) == 1)
+			sleep(3);
+		_exit(0);
+	}
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	assert_int_equal(mb_prefix_open(&p, dir, true, 0.2, NULL, &err), -MB_ELOCK);
+	assert_non_null(strstr(err.msg, "pid"));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(mb_prefix_open(&p, dir, true, 1, NULL, &err), 0);
+	mb_prefix_close(&p);
+	remove_tree(dir, NULL);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_commit_installs_and_records),
+		cmocka_unit_test(test_upgrade_replaces_and_drops_old_files),
+		cmocka_unit_test(test_unowned_path_refused_and_rolled_back),
+		cmocka_unit_test(test_crash_is_rolled_back_on_next_open),
+		cmocka_unit_test(test_lock_timeout_names_holder),
+	};
+	return cmocka_run_group_tests_name("prefix", tests, NULL, NULL);
+}
