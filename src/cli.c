@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "prefix.h"
 #include "util.h"
 
 enum { LONG_ONLY = 256 };
@@ -238,4 +239,18 @@ int cli_print_json(void *json, struct mb_err *err)
 	if (rc < 0 || fputc('\n', stdout) == EOF || fflush(stdout) == EOF)
 		return mb_errf(err, MB_EFAIL, "cannot write JSON to standard output");
 	return 0;
+}
+
+struct mb_events cli_events(struct ui *ui)
+{
+	struct mb_events ev = { ui_event, ui, cli_stop_flag() };
+	return ev;
+}
+
+int cli_open_prefix(const struct mb_opts *opts, const struct mb_events *ev, bool create,
+		    struct mb_prefix *p, struct mb_err *err)
+{
+	if (!opts->prefix)
+		return mb_errf(err, MB_EINPUT, "--prefix DIR is required");
+	return mb_prefix_open(p, opts->prefix, create, opts->lock_timeout, ev, err);
 }

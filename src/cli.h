@@ -4,6 +4,7 @@
 #define MB_CLI_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -60,6 +61,15 @@ struct ui {
 	bool quiet, verbose, json, tty, color;
 };
 void ui_init(struct ui *ui, const struct mb_opts *opts);
+
+/* Events drawn by ui, with the SIGINT/SIGTERM flag main() installed. */
+struct mb_events cli_events(struct ui *ui);
+const volatile sig_atomic_t *cli_stop_flag(void);
+
+struct mb_prefix;
+/* Open --prefix (required): lock, recover, load.  create: make it. */
+int cli_open_prefix(const struct mb_opts *opts, const struct mb_events *ev, bool create,
+		    struct mb_prefix *p, struct mb_err *err);
 void ui_event(void *ctx, const struct mb_event *ev);
 
 /* Human-readable byte counts ("1.5 MB"). */

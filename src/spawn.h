@@ -1,0 +1,22 @@
+/* Running a program by argv (never through a shell string). */
+#ifndef MB_SPAWN_H
+#define MB_SPAWN_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "util.h"
+
+/* Find an executable on PATH (or the given search path); NULL if none. */
+char *spawn_which(const char *name, const char *path);
+
+/* Run argv (argv[0] resolved on PATH when it has no '/'), with envp (NULL:
+ * the current environment) and cwd (NULL: unchanged); its stdout and
+ * stderr together are appended to *out, up to `limit` bytes.  *status gets
+ * the exit code (128+N for a signal).  Gives up after timeout_s seconds
+ * (0: no limit), killing the program. */
+int spawn_capture(char *const argv[], char *const envp[], const char *cwd,
+		  struct sbuf *out, size_t limit, int timeout_s, int *status,
+		  struct mb_err *err);
+
+#endif

@@ -1,0 +1,21 @@
+/* `verify`: every owned file re-hashed against the prefix's record. */
+#ifndef MB_VERIFY_H
+#define MB_VERIFY_H
+
+#include <stddef.h>
+
+#include "prefix.h"
+
+enum mb_problem { MB_PROBLEM_NONE, MB_PROBLEM_MODIFIED, MB_PROBLEM_MISSING };
+
+typedef void (*mb_problem_fn)(void *ctx, const char *recipe, const char *path,
+			      enum mb_problem problem);
+
+struct mb_verify_counts {
+	size_t checked, modified, missing;
+};
+
+int mb_prefix_verify(struct mb_prefix *p, mb_problem_fn report, void *ctx,
+		     struct mb_verify_counts *counts, struct mb_err *err);
+
+#endif
