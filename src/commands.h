@@ -9,5 +9,6 @@ extern const struct mb_cmd cmd_plan;
 extern const struct mb_cmd cmd_list;
 extern const struct mb_cmd cmd_verify;
 extern const struct mb_cmd cmd_remove;
+extern const struct mb_cmd cmd_digest;
 
 #endif

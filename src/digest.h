@@ -21,4 +21,11 @@ void mb_sha256_abort(struct mb_sha256 *h);
 int mb_sha256_buf(const void *buf, size_t len, char hex[MB_SHA256_HEX], struct mb_err *err);
 int mb_sha256_file(const char *path, char hex[MB_SHA256_HEX], struct mb_err *err);
 
+
+/* tree_sha256 (SPEC.md section 3): the sha256 of a listing with one line
+ * per regular file or symlink, sorted bytewise by path, the single top
+ * directory stripped: "<path>\t<f|x|l>\t<sha256 of content or link target>\n".
+ * From an archive libarchive can read (tar.*, zip) or from a directory. */
+int mb_tree_sha256_archive(const char *path, char hex[MB_SHA256_HEX], struct mb_err *err);
+int mb_tree_sha256_dir(const char *dir, char hex[MB_SHA256_HEX], struct mb_err *err);
 #endif

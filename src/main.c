@@ -43,6 +43,7 @@ static const struct mb_cmd *const commands[] = {
 	&cmd_list,
 	&cmd_verify,
 	&cmd_remove,
+	&cmd_digest,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
