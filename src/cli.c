@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -239,6 +240,33 @@ int cli_print_json(void *json, struct mb_err *err)
 	if (rc < 0 || fputc('\n', stdout) == EOF || fflush(stdout) == EOF)
 		return mb_errf(err, MB_EFAIL, "cannot write JSON to standard output");
 	return 0;
+}
+
+/* The one piece of global state: what a signal handler may touch. */
+static volatile sig_atomic_t stop_requested;
+
+const volatile sig_atomic_t *cli_stop_flag(void)
+{
+	return &stop_requested;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* SIGINT and SIGTERM ask the running command to stop; it rolls back. */
+void cli_catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }
 
 struct mb_events cli_events(struct ui *ui)

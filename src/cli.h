@@ -65,6 +65,8 @@ void ui_init(struct ui *ui, const struct mb_opts *opts);
 /* Events drawn by ui, with the SIGINT/SIGTERM flag main() installed. */
 struct mb_events cli_events(struct ui *ui);
 const volatile sig_atomic_t *cli_stop_flag(void);
+/* SIGINT and SIGTERM set the stop flag; SIGPIPE is ignored. */
+void cli_catch_signals(void);
 
 struct mb_prefix;
 /* Open --prefix (required): lock, recover, load.  create: make it. */

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "fsutil.h"
 #include "prefix.h"
 #include "util.h"
@@ -40,6 +41,8 @@ struct mb_txn {
 	size_t n_dropped, cap_dropped;
 	struct mb_requested *requested; /* NULL: keep the current set */
 	size_t n_requested;
+	char *snapshot;                /* of a direct write in progress */
+	size_t n_snapshots;
 };
 
 static int journal_write(struct mb_txn *t, char op, const char *path, struct mb_err *err)
@@ -368,6 +371,7 @@ static void txn_free(struct mb_txn *t)
 	free(t->set);
 	free(t->dropped);
 	free(t->staging);
+	free(t->snapshot);
 	free(t->backup);
 	free(t->journal);
 	free(t);
@@ -412,6 +416,8 @@ int mb_txn_commit(struct mb_txn *t, struct mb_err *err)
 
 /* ---- undoing ---- */
 
+static void remove_added(const struct mb_prefix *p, const char *snapshot_rel);
+
 static void undo_line(const struct mb_prefix *p, const char *backup, char op, const char *rel)
 {
 	char *full = path_join(p->path, rel), *saved;
@@ -436,6 +442,9 @@ static void undo_line(const struct mb_prefix *p, const char *backup, char op, co
 		break;
 	case 'R':
 		mkdir(full, 0755);
+		break;
+	case 'S':
+		remove_added(p, rel);
 		break;
 	}
 	free(full);
@@ -552,5 +561,200 @@ int mb_txn_recover(struct mb_prefix *p, struct mb_err *err)
 out:
 	free(text);
 	free(journal);
+	return rc;
+}
+
+/* ---- direct writes (source builds) ---- */
+
+struct entry {
+	char *path;
+	char type; /* d, f or l */
+};
+
+struct entries {
+	struct entry *v;
+	size_t n, cap;
+};
+
+static void entries_free(struct entries *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->v[i].path);
+	free(e->v);
+	memset(e, 0, sizeof *e);
+}
+
+/* Every path under the prefix but .mambaboot/, parents before children. */
+static void walk_prefix(const char *root, const char *rel, struct entries *out)
+{
+	char *dir = *rel ? path_join(root, rel) : xstrdup(root);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d)) != NULL) {
+		struct stat st;
+		char *child, *full;
+		struct entry *e;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    (!*rel && !strcmp(de->d_name, ".mambaboot")))
+			continue;
+		child = *rel ? path_join(rel, de->d_name) : xstrdup(de->d_name);
+		full = path_join(root, child);
+		if (lstat(full, &st) == 0 && path_is_contained(child, NULL)) {
+			e = VEC_PUSH(out->v, out->n, out->cap);
+			e->path = xstrdup(child);
+			e->type = S_ISDIR(st.st_mode) ? 'd' : S_ISLNK(st.st_mode) ? 'l' : 'f';
+			if (e->type == 'd')
+				walk_prefix(root, child, out);
+		}
+		free(child);
+		free(full);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
+static int write_snapshot(const char *path, const struct entries *e, struct mb_err *err)
+{
+	struct sbuf b = { 0 };
+	size_t i;
+	int rc;
+
+	for (i = 0; i < e->n; i++) {
+		sbuf_puts(&b, e->v[i].path);
+		sbuf_add(&b, "\n", 1);
+	}
+	rc = write_file_atomic(path, b.s ? b.s : "", b.len, err);
+	sbuf_free(&b);
+	return rc;
+}
+
+/* The snapshot's paths, sorted, for bsearch. */
+static char **read_snapshot(const char *path, size_t *n, char **text)
+{
+	char **v = NULL, *s, *save = NULL;
+	size_t cap = 0, len;
+
+	*n = 0;
+	if (read_file(path, 1u << 30, text, &len, NULL) < 0)
+		return NULL;
+	for (s = strtok_r(*text, "\n", &save); s; s = strtok_r(NULL, "\n", &save))
+		*VEC_PUSH(v, *n, cap) = s;
+	if (*n)
+		qsort(v, *n, sizeof *v, strptr_cmp);
+	return v;
+}
+
+static bool in_snapshot(char **v, size_t n, const char *path)
+{
+	return bsearch(&path, v, n, sizeof *v, strptr_cmp) != NULL;
+}
+
+/* Paths present now that the snapshot does not list. */
+static void added_since(const struct mb_prefix *p, const char *snapshot, struct entries *out)
+{
+	struct entries now = { 0 };
+	char *text = NULL, **v;
+	size_t n, i;
+
+	v = read_snapshot(snapshot, &n, &text);
+	walk_prefix(p->path, "", &now);
+	for (i = 0; i < now.n; i++) {
+		if (v && in_snapshot(v, n, now.v[i].path)) {
+			free(now.v[i].path);
+			continue;
+		}
+		*VEC_PUSH(out->v, out->n, out->cap) = now.v[i];
+	}
+	free(now.v);
+	free(v);
+	free(text);
+}
+
+static void remove_added(const struct mb_prefix *p, const char *snapshot_rel)
+{
+	char *snapshot = path_join(p->dir, snapshot_rel);
+	struct entries added = { 0 };
+	size_t i;
+
+	if (access(snapshot, F_OK) == 0)
+		added_since(p, snapshot, &added);
+	i = added.n;
+	while (i-- > 0) { /* children before their parents */
+		char *full = path_join(p->path, added.v[i].path);
+		if (added.v[i].type == 'd')
+			rmdir(full);
+		else
+			unlink(full);
+		free(full);
+	}
+	entries_free(&added);
+	free(snapshot);
+}
+
+int mb_txn_begin_direct(struct mb_txn *t, struct mb_err *err)
+{
+	struct entries now = { 0 };
+	char *rel;
+	int rc;
+
+	rel = xasprintf("staging/%s/snapshot-%zu", t->id, ++t->n_snapshots);
+	free(t->snapshot);
+	t->snapshot = path_join(t->p->dir, rel);
+	walk_prefix(t->p->path, "", &now);
+	rc = write_snapshot(t->snapshot, &now, err);
+	entries_free(&now);
+	if (rc == 0)
+		rc = journal_write(t, 'S', rel, err);
+	free(rel);
+	return rc;
+}
+
+static int own_added(struct mb_txn *t, const struct entry *e, struct mb_owned *added,
+		     struct mb_err *err)
+{
+	char *full = path_join(t->p->path, e->path), hex[MB_SHA256_HEX] = "", target[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	int rc = 0;
+
+	if (lstat(full, &st) < 0) {
+		free(full);
+		return 0;
+	}
+	if (e->type == 'l') {
+		n = readlink(full, target, sizeof target);
+		rc = n < 0 ? mb_errno(err, MB_EFAIL, errno, "cannot read link %s", full)
+			   : mb_sha256_buf(target, (size_t)n, hex, err);
+	} else {
+		rc = mb_sha256_file(full, hex, err);
+	}
+	if (rc == 0)
+		mb_owned_add(added, e->path, e->type == 'l' ? MB_OWNED_LINK : MB_OWNED_FILE, hex,
+			     st.st_size, st.st_mode & 07777);
+	free(full);
+	return rc;
+}
+
+int mb_txn_end_direct(struct mb_txn *t, struct mb_owned *added, struct mb_err *err)
+{
+	struct entries fresh = { 0 };
+	size_t i;
+	int rc = 0;
+
+	if (!t->snapshot)
+		return mb_errf(err, MB_EFAIL, "internal: no direct write in progress");
+	added_since(t->p, t->snapshot, &fresh);
+	for (i = 0; rc == 0 && i < fresh.n; i++)
+		if (fresh.v[i].type == 'd')
+			rc = journal_write(t, 'D', fresh.v[i].path, err);
+	for (i = 0; rc == 0 && i < fresh.n; i++)
+		if (fresh.v[i].type != 'd' && (rc = journal_write(t, 'P', fresh.v[i].path, err)) == 0)
+			rc = own_added(t, &fresh.v[i], added, err);
+	entries_free(&fresh);
 	return rc;
 }

@@ -1,6 +1,4 @@
-#define _XOPEN_SOURCE 700 /* sigaction */
 /* Argument parsing and command dispatch; nothing else. */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,33 +8,6 @@
 #ifndef MB_VERSION_STRING
 #define MB_VERSION_STRING "0.1.0"
 #endif
-
-/* The one piece of global state: what a signal handler may touch. */
-static volatile sig_atomic_t stop_requested;
-
-const volatile sig_atomic_t *cli_stop_flag(void)
-{
-	return &stop_requested;
-}
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
-/* SIGINT and SIGTERM ask the running command to stop; it rolls back. */
-static void catch_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
 
 static const struct mb_cmd *const commands[] = {
 	&cmd_plan,
@@ -94,7 +65,7 @@ int main(int argc, char **argv)
 		mb_errf(&err, MB_EINPUT, "unknown command '%s' (see mambaboot --help)", argv[1]);
 		return fail(&err);
 	}
-	catch_signals();
+	cli_catch_signals();
 	rc = cli_parse(commands[i], argc - 1, argv + 1, &opts, &err);
 	if (rc == 0)
 		rc = commands[i]->run(&opts, &err);

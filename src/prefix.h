@@ -101,6 +101,13 @@ int mb_txn_unlink_recipe(struct mb_txn *t, const struct mb_state_recipe *r,
 int mb_txn_place(struct mb_txn *t, const char *stage_dir, const struct mb_owned *files,
 		 struct mb_err *err);
 
+/* A program (a source build) is about to write into the prefix itself:
+ * snapshot what is there, so that what it adds can be found and, on
+ * failure or after a crash, removed.  end_direct() adds the new paths to
+ * `added` (files and links hashed) and journals them. */
+int mb_txn_begin_direct(struct mb_txn *t, struct mb_err *err);
+int mb_txn_end_direct(struct mb_txn *t, struct mb_owned *added, struct mb_err *err);
+
 /* Record what a recipe will own once committed (takes ownership of *files
  * and of rec's strings); or forget a recipe (removal). */
 int mb_txn_set_recipe(struct mb_txn *t, struct mb_state_recipe *rec, struct mb_err *err);

@@ -739,11 +739,6 @@ void mb_stack_free(struct mb_stack *s)
 
 /* ---- recipe sets ---- */
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The sorted *.yaml names in dir; a missing dir yields none. */
 static int list_yaml(const char *dir, char ***names, size_t *count, bool required,
 		     struct mb_err *err)
@@ -765,7 +760,7 @@ static int list_yaml(const char *dir, char ***names, size_t *count, bool require
 			*VEC_PUSH(*names, *count, cap) = xstrdup(de->d_name);
 	closedir(d);
 	if (*count)
-		qsort(*names, *count, sizeof **names, cmp_str);
+		qsort(*names, *count, sizeof **names, strptr_cmp);
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "event.h"
 
 struct mb_cache;
+struct mb_txn;
 
 struct mb_stage_ctx {
 	const char *prefix;     /* final prefix: absolute, no trailing slash */
@@ -29,6 +30,10 @@ struct mb_stage_ctx {
 	int jobs;
 	bool strict;            /* wheel RECORD mismatch is an error */
 	bool compile;           /* byte-compile .py files */
+	/* For source builds, which write into the prefix itself: */
+	struct mb_txn *txn;     /* journals what the build adds */
+	const char *patches_dir;
+	const char *cuda_home;  /* NULL if none was found */
 };
 
 enum mb_owned_type { MB_OWNED_FILE = 'f', MB_OWNED_LINK = 'l', MB_OWNED_DIR = 'd' };

@@ -215,6 +215,11 @@ bool str_endswith(const char *s, const char *suffix)
 	return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
+int strptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 size_t edit_distance(const char *a, const char *b)
 {
 	size_t n = strlen(a), m = strlen(b), i, j, *row, best;

@@ -40,6 +40,8 @@ bool is_hex64(const char *s);
 void hex_encode(const unsigned char *in, size_t n, char *out);
 void str_lower(char *s);
 bool str_endswith(const char *s, const char *suffix);
+/* qsort/bsearch comparator for arrays of char *. */
+int strptr_cmp(const void *a, const void *b);
 
 /* Edit distance, for did-you-mean suggestions. */
 size_t edit_distance(const char *a, const char *b);

@@ -235,6 +235,95 @@ static void test_lock_timeout_names_holder(void **state)
 	free(dir);
 }
 
+/* A build writes into the prefix itself, between begin/end_direct. */
+static int direct_install(struct mb_prefix *p, bool fail_after, bool crash_inside)
+{
+	struct mb_state_recipe rec = { 0 };
+	struct mb_owned added = { 0 };
+	struct mb_txn *t;
+	struct mb_err err;
+	char *f;
+	int rc;
+
+	if ((rc = mb_txn_begin(&t, p, false, &err)) < 0 || (rc = mb_txn_begin_direct(t, &err)) < 0)
+		return rc;
+	f = path_join(p->path, "lib/built/mod.so");
+	write_text(f, "built");
+	free(f);
+	if (crash_inside)
+		_exit(9);
+	if ((rc = mb_txn_end_direct(t, &added, &err)) < 0 || fail_after) {
+		mb_owned_free(&added);
+		mb_txn_abort(t);
+		return rc < 0 ? rc : -MB_EBUILD;
+	}
+	rec.name = xstrdup("built");
+	rec.version = xstrdup("1.0");
+	rec.kind = xstrdup("source");
+	rec.files = added;
+	if ((rc = mb_txn_set_recipe(t, &rec, &err)) < 0) {
+		mb_txn_abort(t);
+		return rc;
+	}
+	return mb_txn_commit(t, &err);
+}
+
+static void test_direct_write_is_owned(void **state)
+{
+	char *dir = tmp_prefix();
+	struct mb_prefix p;
+	struct mb_err err;
+	struct mb_state_recipe *r;
+	(void)state;
+
+	assert_int_equal(mb_prefix_open(&p, dir, true, 5, NULL, &err), 0);
+	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", false), 0);
+	reopen(&p, dir);
+	assert_int_equal(direct_install(&p, false, false), 0);
+	reopen(&p, dir);
+	r = mb_state_find(&p.state, "built");
+	assert_non_null(r);
+	assert_int_equal(mb_prefix_load_files(&p, r, &err), 0);
+	assert_int_equal(r->files.n, 1);
+	assert_string_equal(r->files.v[0].path, "lib/built/mod.so");
+	mb_prefix_close(&p);
+	remove_tree(dir, NULL);
+	free(dir);
+}
+
+static void test_failed_direct_write_is_removed(void **state)
+{
+	char *dir = tmp_prefix();
+	struct mb_prefix p;
+	struct mb_err err;
+	pid_t pid;
+	(void)state;
+
+	assert_int_equal(mb_prefix_open(&p, dir, true, 5, NULL, &err), 0);
+	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", false), 0);
+	reopen(&p, dir);
+	assert_int_equal(direct_install(&p, true, false), -MB_EBUILD);
+	assert_false(exists(dir, "lib/built"));
+	assert_true(exists(dir, "lib/libx.so"));
+	mb_prefix_close(&p);
+	pid = fork();
+	if (pid == 0) {
+		struct mb_prefix c;
+		if (mb_prefix_open(&c, dir, false, 5, NULL, &err) == 0)
+			direct_install(&c, false, true);
+		_exit(1);
+	}
+	waitpid(pid, NULL, 0);
+	assert_true(exists(dir, "lib/built/mod.so"));
+	assert_int_equal(mb_prefix_open(&p, dir, false, 5, NULL, &err), 0);
+	assert_false(exists(dir, "lib/built"));
+	assert_true(exists(dir, "lib/libx.so"));
+	assert_null(mb_state_find(&p.state, "built"));
+	mb_prefix_close(&p);
+	remove_tree(dir, NULL);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +332,8 @@ int main(void)
 		cmocka_unit_test(test_unowned_path_refused_and_rolled_back),
 		cmocka_unit_test(test_crash_is_rolled_back_on_next_open),
 		cmocka_unit_test(test_lock_timeout_names_holder),
+		cmocka_unit_test(test_direct_write_is_owned),
+		cmocka_unit_test(test_failed_direct_write_is_removed),
 	};
 	return cmocka_run_group_tests_name("prefix", tests, NULL, NULL);
 }
