@@ -18,6 +18,7 @@ enum mb_event_type {
 	MB_EV_FETCH_RETRY,    /* name, url, msg: why, and what comes next */
 	MB_EV_FETCH_END,      /* name, url, done, msg: NULL on success */
 	MB_EV_BUILD_LINE,     /* name, msg: one line of build output */
+	MB_EV_BUILD_TAIL,     /* name, msg: the last lines of a failed build's log */
 };
 
 struct mb_event {

@@ -68,7 +68,20 @@ static int wait_status(pid_t pid)
 	return 128 + WTERMSIG(st);
 }
 
-static int drain(int fd, struct sbuf *out, size_t limit, int timeout_s, pid_t pid)
+struct capture {
+	struct sbuf *out;
+	size_t limit;
+};
+
+static void capture_sink(void *ctx, const char *buf, size_t n)
+{
+	struct capture *c = ctx;
+
+	if (c->out->len < c->limit)
+		sbuf_add(c->out, buf, c->out->len + n > c->limit ? c->limit - c->out->len : n);
+}
+
+static int drain(int fd, spawn_sink sink, void *ctx, int timeout_s, pid_t pid)
 {
 	time_t deadline = timeout_s ? time(NULL) + timeout_s : 0;
 	char buf[4096];
@@ -91,14 +104,12 @@ static int drain(int fd, struct sbuf *out, size_t limit, int timeout_s, pid_t pi
 			continue;
 		if (n <= 0)
 			return 0;
-		if (out->len < limit)
-			sbuf_add(out, buf, out->len + (size_t)n > limit ? limit - out->len : (size_t)n);
+		sink(ctx, buf, (size_t)n);
 	}
 }
 
-int spawn_capture(char *const argv[], char *const envp[], const char *cwd,
-		  struct sbuf *out, size_t limit, int timeout_s, int *status,
-		  struct mb_err *err)
+static int spawn_run(char *const argv[], char *const envp[], const char *cwd,
+		     spawn_sink sink, void *ctx, int timeout_s, int *status, struct mb_err *err)
 {
 	char *exe = spawn_which(argv[0], NULL);
 	int fds[2], timed_out;
@@ -123,10 +134,24 @@ int spawn_capture(char *const argv[], char *const envp[], const char *cwd,
 	}
 	free(exe);
 	close(fds[1]);
-	timed_out = drain(fds[0], out, limit, timeout_s, pid);
+	timed_out = drain(fds[0], sink, ctx, timeout_s, pid);
 	close(fds[0]);
 	*status = wait_status(pid);
 	if (timed_out)
 		return mb_errf(err, MB_EFAIL, "%s did not finish within %d s", argv[0], timeout_s);
 	return 0;
+}
+
+int spawn_capture(char *const argv[], char *const envp[], const char *cwd,
+		  struct sbuf *out, size_t limit, int timeout_s, int *status,
+		  struct mb_err *err)
+{
+	struct capture c = { out, limit };
+	return spawn_run(argv, envp, cwd, capture_sink, &c, timeout_s, status, err);
+}
+
+int spawn_stream(char *const argv[], char *const envp[], const char *cwd,
+		 spawn_sink sink, void *ctx, int *status, struct mb_err *err)
+{
+	return spawn_run(argv, envp, cwd, sink, ctx, 0, status, err);
 }

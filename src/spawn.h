@@ -19,4 +19,10 @@ int spawn_capture(char *const argv[], char *const envp[], const char *cwd,
 		  struct sbuf *out, size_t limit, int timeout_s, int *status,
 		  struct mb_err *err);
 
+/* Like spawn_capture, but every byte of output goes to `sink` as it comes
+ * (for build logs), and no time limit. */
+typedef void (*spawn_sink)(void *ctx, const char *buf, size_t len);
+int spawn_stream(char *const argv[], char *const envp[], const char *cwd,
+		 spawn_sink sink, void *ctx, int *status, struct mb_err *err);
+
 #endif
