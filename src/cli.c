@@ -218,6 +218,25 @@ char *cli_recipes_dir(const struct mb_opts *opts)
 	return cand;
 }
 
+char *cli_share_file(const char *name)
+{
+	char *dir = exe_dir(), *cand, *rel;
+
+	if (!dir)
+		return path_join("share/mambaboot", name);
+	rel = path_join("../share/mambaboot", name);
+	cand = path_join(dir, rel);
+	free(rel);
+	if (access(cand, R_OK) != 0) {
+		free(cand);
+		rel = path_join("share/mambaboot", name);
+		cand = path_join(dir, rel);
+		free(rel);
+	}
+	free(dir);
+	return cand;
+}
+
 int cli_load_plan(const struct mb_opts *opts, struct mb_recipe_set *set,
 		  struct mb_plan *plan, struct mb_err *err)
 {

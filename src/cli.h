@@ -52,6 +52,9 @@ void cli_opts_free(struct mb_opts *opts);
  * share/mambaboot/recipes, or recipes/ beside the binary. */
 char *cli_recipes_dir(const struct mb_opts *opts);
 
+/* A data file: the installed share/mambaboot/NAME, or the source tree's. */
+char *cli_share_file(const char *name);
+
 /* Load the recipe set and plan opts->args. */
 int cli_load_plan(const struct mb_opts *opts, struct mb_recipe_set *set,
 		  struct mb_plan *plan, struct mb_err *err);

@@ -10,5 +10,6 @@ extern const struct mb_cmd cmd_list;
 extern const struct mb_cmd cmd_verify;
 extern const struct mb_cmd cmd_remove;
 extern const struct mb_cmd cmd_digest;
+extern const struct mb_cmd cmd_doctor;
 
 #endif

@@ -15,6 +15,7 @@ static const struct mb_cmd *const commands[] = {
 	&cmd_verify,
 	&cmd_remove,
 	&cmd_digest,
+	&cmd_doctor,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -7,7 +7,7 @@ T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mbtest.XXXXXX")
 trap 'rm -rf "$T_TMP"' EXIT
 
 ok()   { T_N=$((T_N + 1)); echo "ok $T_N - $1"; }
-fail() { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+fail() { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N - $1"; shift; for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done; }
 
 # check NAME COMMAND...: passes when the command exits 0.
 check() { n=$1; shift; if "$@" > "$T_TMP/.check" 2>&1; then ok "$n"; else fail "$n" "$(tail -n 5 "$T_TMP/.check")"; fi; }

@@ -1,0 +1,53 @@
+/* `doctor`: what the host has (glibc, kernel, nvcc, driver, GPUs, gcc,
+ * disk, access, proxies), and which combinations cannot work, from the
+ * facts in share/mambaboot/compat.yaml. */
+#ifndef MB_DOCTOR_H
+#define MB_DOCTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+enum mb_check_status { MB_CHECK_OK, MB_CHECK_WARN, MB_CHECK_FAIL };
+
+struct mb_check {
+	char *name;      /* "glibc", "nvcc", "nvcc+gcc" ... */
+	enum mb_check_status status;
+	char *found;     /* what the host has, "" if nothing */
+	char *fix;       /* one line: what to do, NULL when ok */
+};
+
+struct mb_facts {
+	char *glibc, *kernel, *arch;
+	char *nvcc_path, *nvcc_version;
+	char *driver_version;
+	char **gpu_cc;          /* compute capabilities, "8.0" */
+	size_t n_gpus;
+	char *gcc_path, *gcc_version;   /* the compiler a build would use */
+	long long free_prefix, free_cache; /* bytes, -1 unknown */
+	bool prefix_writable;
+};
+
+struct mb_checks {
+	struct mb_check *v;
+	size_t n, cap;
+};
+
+/* Probe the host.  prefix and cache may be NULL. */
+void mb_facts_probe(struct mb_facts *f, const char *prefix, const char *cache);
+void mb_facts_free(struct mb_facts *f);
+
+/* Judge the facts against compat.yaml (path); `for_build`: only what an
+ * install with source builds needs.  Fails only on unreadable data. */
+int mb_doctor_judge(const struct mb_facts *f, const char *compat_path, bool for_build,
+		    struct mb_checks *out, struct mb_err *err);
+void mb_checks_free(struct mb_checks *c);
+
+const char *mb_check_status_name(enum mb_check_status s);
+
+/* The CUDA toolkit: $CUDA_HOME, else the directory above the nvcc on
+ * PATH, else /usr/local/cuda if it exists; NULL if none. */
+char *mb_find_cuda_home(void);
+
+#endif
