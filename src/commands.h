@@ -5,6 +5,7 @@
 #include "cli.h"
 
 /* Add a line here and an entry in main.c's table for each new command. */
+extern const struct mb_cmd cmd_install;
 extern const struct mb_cmd cmd_plan;
 extern const struct mb_cmd cmd_list;
 extern const struct mb_cmd cmd_verify;

@@ -10,6 +10,7 @@
 #endif
 
 static const struct mb_cmd *const commands[] = {
+	&cmd_install,
 	&cmd_plan,
 	&cmd_list,
 	&cmd_verify,

@@ -46,6 +46,7 @@ static void child(char *const argv[], char *const envp[], const char *cwd, int f
 {
 	int devnull = open("/dev/null", O_RDONLY);
 
+	setpgid(0, 0); /* so that a stop reaches everything it starts */
 	if (devnull >= 0)
 		dup2(devnull, 0);
 	dup2(fd, 1);
@@ -81,19 +82,26 @@ static void capture_sink(void *ctx, const char *buf, size_t n)
 		sbuf_add(c->out, buf, c->out->len + n > c->limit ? c->limit - c->out->len : n);
 }
 
-static int drain(int fd, spawn_sink sink, void *ctx, int timeout_s, pid_t pid)
+/* 0: the program closed its output; 1: timed out; 2: stopped. */
+static int drain(int fd, spawn_sink sink, void *ctx, int timeout_s,
+		 const volatile sig_atomic_t *stop, pid_t pid)
 {
 	time_t deadline = timeout_s ? time(NULL) + timeout_s : 0;
+	struct timespec grace = { 0, 200000000L };
 	char buf[4096];
 
 	for (;;) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
-		int r = poll(&pfd, 1, 500);
+		int r = poll(&pfd, 1, 200);
 		ssize_t n;
 
-		if (deadline && time(NULL) > deadline) {
+		if ((deadline && time(NULL) > deadline) || (stop && *stop)) {
+			kill(-pid, SIGTERM);
+			kill(pid, SIGTERM);
+			nanosleep(&grace, NULL);
+			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
-			return -1;
+			return stop && *stop ? 2 : 1;
 		}
 		if (r < 0 && errno != EINTR)
 			return 0;
@@ -109,10 +117,11 @@ static int drain(int fd, spawn_sink sink, void *ctx, int timeout_s, pid_t pid)
 }
 
 static int spawn_run(char *const argv[], char *const envp[], const char *cwd,
-		     spawn_sink sink, void *ctx, int timeout_s, int *status, struct mb_err *err)
+		     spawn_sink sink, void *ctx, int timeout_s, const volatile sig_atomic_t *stop,
+		     int *status, struct mb_err *err)
 {
 	char *exe = spawn_which(argv[0], NULL);
-	int fds[2], timed_out;
+	int fds[2], ended;
 	pid_t pid;
 
 	if (!exe)
@@ -134,11 +143,14 @@ static int spawn_run(char *const argv[], char *const envp[], const char *cwd,
 	}
 	free(exe);
 	close(fds[1]);
-	timed_out = drain(fds[0], sink, ctx, timeout_s, pid);
+	setpgid(pid, pid); /* also here: no race with the child's own call */
+	ended = drain(fds[0], sink, ctx, timeout_s, stop, pid);
 	close(fds[0]);
 	*status = wait_status(pid);
-	if (timed_out)
+	if (ended == 1)
 		return mb_errf(err, MB_EFAIL, "%s did not finish within %d s", argv[0], timeout_s);
+	if (ended == 2)
+		return mb_errf(err, MB_EFAIL, "interrupted; %s was stopped", argv[0]);
 	return 0;
 }
 
@@ -147,11 +159,12 @@ int spawn_capture(char *const argv[], char *const envp[], const char *cwd,
 		  struct mb_err *err)
 {
 	struct capture c = { out, limit };
-	return spawn_run(argv, envp, cwd, capture_sink, &c, timeout_s, status, err);
+	return spawn_run(argv, envp, cwd, capture_sink, &c, timeout_s, NULL, status, err);
 }
 
 int spawn_stream(char *const argv[], char *const envp[], const char *cwd,
-		 spawn_sink sink, void *ctx, int *status, struct mb_err *err)
+		 spawn_sink sink, void *ctx, const volatile sig_atomic_t *stop,
+		 int *status, struct mb_err *err)
 {
-	return spawn_run(argv, envp, cwd, sink, ctx, 0, status, err);
+	return spawn_run(argv, envp, cwd, sink, ctx, 0, stop, status, err);
 }

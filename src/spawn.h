@@ -2,6 +2,7 @@
 #ifndef MB_SPAWN_H
 #define MB_SPAWN_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -20,9 +21,12 @@ int spawn_capture(char *const argv[], char *const envp[], const char *cwd,
 		  struct mb_err *err);
 
 /* Like spawn_capture, but every byte of output goes to `sink` as it comes
- * (for build logs), and no time limit. */
+ * (for build logs), and no time limit.  The program runs in a process
+ * group of its own; when *stop becomes set (SIGINT/SIGTERM reached us) the
+ * whole group is terminated and MB_EFAIL returned. */
 typedef void (*spawn_sink)(void *ctx, const char *buf, size_t len);
 int spawn_stream(char *const argv[], char *const envp[], const char *cwd,
-		 spawn_sink sink, void *ctx, int *status, struct mb_err *err);
+		 spawn_sink sink, void *ctx, const volatile sig_atomic_t *stop,
+		 int *status, struct mb_err *err);
 
 #endif

@@ -1,0 +1,24 @@
+/* Reading archives with libarchive, safely: nothing an archive holds can
+ * be written outside the directory it is unpacked into. */
+#ifndef MB_ARCHIVE_H
+#define MB_ARCHIVE_H
+
+#include "err.h"
+
+enum {
+	MB_ARCHIVE_STRIP_TOP = 1 << 0, /* drop a single top directory (source tarballs) */
+};
+
+/* Unpack the archive at `path` (tar.*, zip) into `dest`, which must exist.
+ * Refused (MB_EINTEGRITY, naming the entry): absolute paths, "..", symlinks
+ * whose target leaves dest, hard links to outside, device nodes, fifos,
+ * sockets, a second entry for a path already unpacked.  setuid/setgid
+ * bits are dropped. */
+int mb_archive_extract(const char *path, const char *dest, unsigned flags, struct mb_err *err);
+
+/* A .conda: every info-*.tar.* and pkg-*.tar.* member of the outer zip,
+ * wherever it sits and in whatever order, is unpacked into dest as it
+ * streams by (no temporary copy). */
+int mb_archive_extract_conda(const char *path, const char *dest, struct mb_err *err);
+
+#endif

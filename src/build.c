@@ -1,0 +1,377 @@
+/* Source builds: the archive is verified (sha256 by the fetcher, tree_sha256
+ * here), unpacked into a build directory, patched, and built by the recipe's
+ * script lines in a clean environment. */
+#define _XOPEN_SOURCE 700
+
+#include "build.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "digest.h"
+#include "doctor.h"
+#include "fsutil.h"
+#include "prefix.h"
+#include "spawn.h"
+#include "util.h"
+
+#define TAIL_LINES 20
+
+/* Variables the caller's environment may pass into a build. */
+static const char *const passed_through[] = {
+	"HOME", "USER", "LOGNAME", "TMPDIR", "TERM", "LANG", "LC_ALL", NULL,
+};
+
+/* ---- the environment ---- */
+
+struct env {
+	char **v;
+	size_t n, cap;
+};
+
+static void env_set(struct env *e, const char *key, const char *value)
+{
+	size_t len = strlen(key), i;
+	char *kv = xasprintf("%s=%s", key, value);
+
+	for (i = 0; i < e->n; i++) {
+		if (strncmp(e->v[i], key, len) == 0 && e->v[i][len] == '=') {
+			free(e->v[i]);
+			e->v[i] = kv;
+			return;
+		}
+	}
+	*VEC_PUSH(e->v, e->n, e->cap) = kv;
+	e->v = grow(e->v, &e->cap, e->n + 1, sizeof *e->v);
+	e->v[e->n] = NULL;
+}
+
+static void env_free(struct env *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->v[i]);
+	free(e->v);
+}
+
+struct vars {
+	const char *prefix, *src_dir, *jobs, *python, *cuda_home;
+};
+
+/* ${PREFIX} ${SRC_DIR} ${JOBS} ${PYTHON} ${CUDA_HOME}, expanded here:
+ * nothing from a recipe is ever handed to a shell's eval. */
+static char *expand(const char *value, const struct vars *v)
+{
+	static const char *const names[] = { "PREFIX", "SRC_DIR", "JOBS", "PYTHON", "CUDA_HOME" };
+	const char *vals[] = { v->prefix, v->src_dir, v->jobs, v->python, v->cuda_home };
+	struct sbuf b = { 0 };
+	const char *p = value;
+	size_t i;
+
+	while (*p) {
+		bool done = false;
+		for (i = 0; !done && p[0] == '$' && p[1] == '{' && i < 5; i++) {
+			size_t n = strlen(names[i]);
+			if (strncmp(p + 2, names[i], n) == 0 && p[2 + n] == '}') {
+				sbuf_puts(&b, vals[i] ? vals[i] : "");
+				p += n + 3;
+				done = true;
+			}
+		}
+		if (!done)
+			sbuf_add(&b, p++, 1);
+	}
+	return sbuf_steal(&b);
+}
+
+static void build_env(struct env *e, const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
+		      const struct vars *v)
+{
+	char *path = xasprintf("%s/bin%s%s%s:/usr/local/bin:/usr/bin:/bin", ctx->prefix,
+			       v->cuda_home ? ":" : "", v->cuda_home ? v->cuda_home : "",
+			       v->cuda_home ? "/bin" : "");
+	size_t i;
+
+	for (i = 0; passed_through[i]; i++)
+		if (getenv(passed_through[i]))
+			env_set(e, passed_through[i], getenv(passed_through[i]));
+	env_set(e, "PATH", path);
+	env_set(e, "PREFIX", ctx->prefix);
+	env_set(e, "CONDA_PREFIX", ctx->prefix); /* conda's activate.d scripts read it */
+	env_set(e, "SRC_DIR", v->src_dir);
+	env_set(e, "JOBS", v->jobs);
+	env_set(e, "MAX_JOBS", v->jobs);
+	env_set(e, "PYTHON", v->python ? v->python : "python3");
+	if (v->cuda_home)
+		env_set(e, "CUDA_HOME", v->cuda_home);
+	/* A user's ~/.local must not leak into what gets built. */
+	env_set(e, "PYTHONNOUSERSITE", "1");
+	env_set(e, "PIP_DISABLE_PIP_VERSION_CHECK", "1");
+	for (i = 0; i < r->n_env; i++) {
+		char *val = expand(r->env[i].value, v);
+		env_set(e, r->env[i].key, val);
+		free(val);
+	}
+	free(path);
+}
+
+/* ---- logging ---- */
+
+struct log {
+	int fd;
+	const char *name;
+	const struct mb_events *ev;
+	struct sbuf line;
+};
+
+static void log_sink(void *ctx, const char *buf, size_t n)
+{
+	struct log *l = ctx;
+	size_t i;
+
+	if (write(l->fd, buf, n) < 0)
+		(void)0; /* a full disk shows up in the build itself */
+	for (i = 0; i < n; i++) {
+		if (buf[i] != '\n') {
+			sbuf_add(&l->line, &buf[i], 1);
+			continue;
+		}
+		struct mb_event ev = { .type = MB_EV_BUILD_LINE, .name = l->name,
+				       .msg = l->line.s ? l->line.s : "" };
+		mb_emit(l->ev, &ev);
+		l->line.len = 0;
+		if (l->line.s)
+			l->line.s[0] = '\0';
+	}
+}
+
+static void log_note(struct log *l, const char *fmt, const char *arg)
+{
+	char *s = xasprintf(fmt, arg);
+	log_sink(l, s, strlen(s));
+	free(s);
+}
+
+/* The last lines of the log, for the failure report. */
+static void emit_tail(const char *path, const char *name, const struct mb_events *ev)
+{
+	char *text = NULL, *start;
+	size_t len, lines = 0;
+
+	if (read_file(path, 64u << 20, &text, &len, NULL) < 0)
+		return;
+	start = text + len;
+	while (start > text && lines <= TAIL_LINES)
+		if (*--start == '\n' && start + 1 < text + len)
+			lines++;
+	if (lines > TAIL_LINES)
+		start++;
+	struct mb_event e = { .type = MB_EV_BUILD_TAIL, .name = name, .msg = start };
+	mb_emit(ev, &e);
+	free(text);
+}
+
+/* ---- patches ---- */
+
+static int patch_failure(const struct mb_patch *p, const char *out, struct mb_err *err)
+{
+	const char *fail = strstr(out, "FAILED"), *file = NULL, *s;
+	char hunk[160] = "", where[160] = "";
+
+	for (s = out; fail && (s = strstr(s, "checking file ")) && s < fail; s++)
+		file = s + 14;
+	if (fail) {
+		const char *bol = fail;
+		while (bol > out && bol[-1] != '\n')
+			bol--;
+		snprintf(hunk, sizeof hunk, "%.*s", (int)strcspn(bol, "\n"), bol);
+	}
+	if (file)
+		snprintf(where, sizeof where, " to %.*s", (int)strcspn(file, "\n"), file);
+	return mb_errf(err, MB_EBUILD, "patch %s does not apply%s: %s", p->path, where,
+		       hunk[0] ? hunk : "see patch(1) output with -v");
+}
+
+static int apply_patch(const char *patches_dir, const struct mb_patch *p, const char *src,
+		       struct log *log, struct mb_err *err)
+{
+	char *file = path_join(patches_dir, p->path), hex[MB_SHA256_HEX];
+	char *argv[] = { "patch", "-p1", "--forward", "--batch", "--no-backup-if-mismatch",
+			 "--dry-run", "-d", (char *)src, "-i", file, NULL };
+	struct sbuf out = { 0 };
+	int rc, status = 0;
+
+	rc = mb_sha256_file(file, hex, err);
+	if (rc == 0 && strcmp(hex, p->sha256) != 0)
+		rc = mb_errf(err, MB_EINTEGRITY, "patch %s: sha256 is %s, the recipe pins %s",
+			     p->path, hex, p->sha256);
+	if (rc == 0)
+		rc = spawn_capture(argv, NULL, NULL, &out, 1 << 16, 60, &status, err);
+	if (rc == 0 && status != 0)
+		rc = patch_failure(p, out.s ? out.s : "", err);
+	if (rc == 0) {
+		argv[5] = "--silent"; /* the same command, for real this time */
+		out.len = 0;
+		rc = spawn_capture(argv, NULL, NULL, &out, 1 << 16, 60, &status, err);
+		if (rc == 0 && status != 0)
+			rc = patch_failure(p, out.s ? out.s : "", err);
+	}
+	if (rc == 0)
+		log_note(log, "mambaboot: applied patch %s\n", p->path);
+	sbuf_free(&out);
+	free(file);
+	return rc;
+}
+
+/* ---- running the script ---- */
+
+/* The prefix's conda activation scripts: etc/conda/activate.d, NAME.sh. */
+static void activation_scripts(const char *prefix, glob_t *g)
+{
+	char *pattern = xasprintf("%s/etc/conda/activate.d/*.sh", prefix);
+
+	memset(g, 0, sizeof *g);
+	if (glob(pattern, 0, NULL, g) != 0)
+		g->gl_pathc = 0;
+	free(pattern);
+}
+
+static int run_line(const struct mb_stage_ctx *ctx, const char *line, size_t n, char **envp,
+		    const char *src, struct log *log, struct mb_err *err)
+{
+	static const char prelude[] = "for f; do . \"$f\" || exit 1; done; set --; unset f\n";
+	char *script = xasprintf("%s%s", prelude, line);
+	char **argv;
+	glob_t g;
+	size_t i;
+	int rc, status = 0;
+
+	activation_scripts(ctx->prefix, &g);
+	argv = xcalloc(g.gl_pathc + 4, sizeof *argv);
+	argv[0] = "/bin/sh";
+	argv[1] = "-c";
+	argv[2] = script;
+	argv[3] = "mambaboot-build";
+	for (i = 0; i < g.gl_pathc; i++)
+		argv[4 + i] = g.gl_pathv[i];
+	log_note(log, "\nmambaboot: $ %s\n", line);
+	rc = spawn_stream(argv, envp, src, log_sink, log, ctx->ev ? ctx->ev->stop : NULL,
+			  &status, err);
+	if (rc == 0 && status != 0)
+		rc = mb_errf(err, MB_EBUILD, "build of %s failed at step %zu (%s): exit %d",
+			     log->name, n, line, status);
+	if (g.gl_pathc)
+		globfree(&g);
+	free(argv);
+	free(script);
+	return rc;
+}
+
+/* ---- the build ---- */
+
+static int check_tree(const struct mb_recipe *r, const char *archive, struct mb_err *err)
+{
+	const struct mb_artifact *a = &r->artifacts[0];
+	char hex[MB_SHA256_HEX];
+	int rc;
+
+	if (!a->tree_sha256)
+		return 0;
+	if ((rc = mb_tree_sha256_archive(archive, hex, err)) < 0)
+		return rc;
+	if (strcmp(hex, a->tree_sha256) != 0)
+		return mb_errf(err, MB_EINTEGRITY, "%s: tree_sha256 of %s is %s, the recipe pins %s",
+			       r->name, a->filename, hex, a->tree_sha256);
+	return 0;
+}
+
+static int open_log(const struct mb_stage_ctx *ctx, const struct mb_recipe *r, char **path,
+		    struct log *log, struct mb_err *err)
+{
+	char *norm = name_normalize(r->name);
+	int rc;
+
+	*path = xasprintf("%s/.mambaboot/logs/%s.log", ctx->prefix, norm);
+	free(norm);
+	if ((rc = mkdir_parents(*path, err)) < 0)
+		return rc;
+	log->fd = open(*path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (log->fd < 0)
+		return mb_errno(err, MB_EFAIL, errno, "cannot create %s", *path);
+	log->name = r->name;
+	log->ev = ctx->ev;
+	return 0;
+}
+
+static int run_script(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
+		      const char *src, struct log *log, struct mb_err *err)
+{
+	char jobs[16];
+	struct vars v = { ctx->prefix, src, jobs, ctx->python_exe, ctx->cuda_home };
+	struct env env = { 0 };
+	size_t i;
+	int rc = 0;
+
+	snprintf(jobs, sizeof jobs, "%d", ctx->jobs > 0 ? ctx->jobs : 1);
+	build_env(&env, ctx, r, &v);
+	for (i = 0; rc == 0 && i < r->n_script; i++) {
+		if (mb_interrupted(ctx->ev))
+			rc = mb_errf(err, MB_EFAIL, "interrupted");
+		else
+			rc = run_line(ctx, r->script[i], i + 1, env.v, src, log, err);
+	}
+	env_free(&env);
+	return rc;
+}
+
+static int unpack_and_patch(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
+			    const char *archive, const char *src, struct log *log,
+			    struct mb_err *err)
+{
+	size_t i;
+	int rc = mb_archive_extract(archive, src, MB_ARCHIVE_STRIP_TOP, err);
+
+	for (i = 0; rc == 0 && i < r->n_patches; i++)
+		rc = apply_patch(ctx->patches_dir, &r->patches[i], src, log, err);
+	return rc;
+}
+
+int mb_build_source(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
+		    const char *archive, struct mb_owned *owned, struct mb_err *err)
+{
+	char *norm = name_normalize(r->name);
+	char *dir = xasprintf("%s/.mambaboot/build/%s", ctx->prefix, norm);
+	char *src = path_join(dir, "src"), *log_path = NULL;
+	struct log log = { .fd = -1 };
+	int rc;
+
+	free(norm);
+	if ((rc = check_tree(r, archive, err)) == 0 && (rc = remove_tree(dir, err)) == 0 &&
+	    (rc = mkdir_p(src, 0755, err)) == 0 && (rc = open_log(ctx, r, &log_path, &log, err)) == 0 &&
+	    (rc = unpack_and_patch(ctx, r, archive, src, &log, err)) == 0 &&
+	    (rc = mb_txn_begin_direct(ctx->txn, err)) == 0 &&
+	    (rc = run_script(ctx, r, src, &log, err)) == 0)
+		rc = mb_txn_end_direct(ctx->txn, owned, err);
+	if (rc == -MB_EBUILD && log_path) {
+		size_t n = strlen(err->msg);
+		emit_tail(log_path, r->name, ctx->ev);
+		snprintf(err->msg + n, sizeof err->msg - n, "; log: %s", log_path);
+	}
+	if (rc == 0)
+		remove_tree(dir, NULL);
+	if (log.fd >= 0)
+		close(log.fd);
+	sbuf_free(&log.line);
+	free(log_path);
+	free(src);
+	free(dir);
+	return rc;
+}

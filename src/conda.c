@@ -1,0 +1,729 @@
+/* Conda packages: unpacked once into the cache (keyed by sha256, never by
+ * file name), then linked into the prefix as conda does it. */
+#define _XOPEN_SOURCE 700
+
+#include "conda.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "cache.h"
+#include "digest.h"
+#include "fsutil.h"
+#include "spawn.h"
+#include "util.h"
+
+#define SHEBANG_MAX 127
+#define META_MAX (64u << 20)
+
+struct pkg_path {
+	char *path;          /* as the package names it */
+	char type;           /* f (hardlink), l (softlink), d (directory) */
+	char *sha256;        /* NULL if the metadata has none */
+	char *placeholder;   /* NULL: no relocation */
+	bool binary;
+	bool no_link;        /* always copied */
+};
+
+struct pkg {
+	const char *entry;   /* the unpacked cache entry */
+	json_t *index;       /* info/index.json */
+	const char *name, *version, *build;
+	bool noarch_python;
+	json_t *entry_points; /* from info/link.json, or NULL */
+	struct pkg_path *paths;
+	size_t n_paths, cap_paths;
+};
+
+static void pkg_free(struct pkg *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_paths; i++) {
+		free(p->paths[i].path);
+		free(p->paths[i].sha256);
+		free(p->paths[i].placeholder);
+	}
+	free(p->paths);
+	json_decref(p->index);
+	json_decref(p->entry_points);
+}
+
+/* ---- the cache entry ---- */
+
+static int unpack_to(const char *pkg, const char *filename, const char *dir, struct mb_err *err)
+{
+	int rc = mkdir_p(dir, 0755, err);
+
+	if (rc < 0)
+		return rc;
+	if (str_endswith(filename, ".conda"))
+		return mb_archive_extract_conda(pkg, dir, err);
+	if (str_endswith(filename, ".tar.bz2"))
+		return mb_archive_extract(pkg, dir, 0, err);
+	return mb_errf(err, MB_EINPUT, "%s: not a conda package (.conda or .tar.bz2)", filename);
+}
+
+/* CACHE/unpacked/<sha256>, unpacked aside and renamed in, so that a half
+ * entry never exists and two processes can race for it. */
+static char *cache_entry(const struct mb_stage_ctx *ctx, const char *pkg, const char *sha256,
+			 const char *filename, struct mb_err *err)
+{
+	char *entry = mb_cache_unpacked_path(ctx->cache, sha256), *tmp;
+	struct stat st;
+	int rc;
+
+	if (stat(entry, &st) == 0)
+		return entry;
+	tmp = xasprintf("%s/tmp/%s.%ld", ctx->cache->dir, sha256, (long)getpid());
+	remove_tree(tmp, NULL);
+	rc = unpack_to(pkg, filename, tmp, err);
+	if (rc == 0 && rename(tmp, entry) < 0 && errno != EEXIST && errno != ENOTEMPTY)
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot store %s in the cache", filename);
+	remove_tree(tmp, NULL);
+	if (rc < 0) {
+		free(entry);
+		return NULL;
+	}
+	return entry;
+}
+
+/* ---- metadata ---- */
+
+static json_t *load_info(const struct pkg *p, const char *name, bool required,
+			 struct mb_err *err)
+{
+	char *path = xasprintf("%s/info/%s", p->entry, name);
+	json_error_t je;
+	json_t *j = NULL;
+
+	if (access(path, F_OK) == 0) {
+		j = json_load_file(path, 0, &je);
+		if (!j)
+			mb_errf(err, MB_EINTEGRITY, "info/%s: %s (line %d)", name, je.text, je.line);
+	} else if (required) {
+		mb_errf(err, MB_EINTEGRITY, "the package has no info/%s", name);
+	}
+	free(path);
+	return j;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static struct pkg_path *add_path(struct pkg *p, const char *path, char type)
+{
+	struct pkg_path *pp = VEC_PUSH(p->paths, p->n_paths, p->cap_paths);
+
+	memset(pp, 0, sizeof *pp);
+	pp->path = xstrdup(path);
+	pp->type = type;
+	return pp;
+}
+
+static int read_paths_json(struct pkg *p, json_t *root, struct mb_err *err)
+{
+	json_t *list = json_object_get(root, "paths");
+	size_t i;
+
+	if (!json_is_array(list))
+		return mb_errf(err, MB_EINTEGRITY, "info/paths.json: 'paths' is not a list");
+	for (i = 0; i < json_array_size(list); i++) {
+		json_t *e = json_array_get(list, i);
+		const char *path = jstr(e, "_path"), *type = jstr(e, "path_type");
+		const char *sha = jstr(e, "sha256"), *ph = jstr(e, "prefix_placeholder");
+		const char *mode = jstr(e, "file_mode");
+		struct pkg_path *pp;
+
+		if (!path || !path_is_contained(path, NULL))
+			return mb_errf(err, MB_EINTEGRITY, "info/paths.json: unsafe or missing path in entry %zu", i);
+		pp = add_path(p, path, type && !strcmp(type, "softlink") ? 'l'
+				       : type && !strcmp(type, "directory") ? 'd' : 'f');
+		pp->sha256 = sha && is_hex64(sha) ? xstrdup(sha) : NULL;
+		pp->placeholder = ph && *ph ? xstrdup(ph) : NULL;
+		pp->binary = mode && !strcmp(mode, "binary");
+		pp->no_link = json_is_true(json_object_get(e, "no_link"));
+	}
+	return 0;
+}
+
+/* info/has_prefix lines: `placeholder mode path`, or just `path` (text,
+ * conda's old default placeholder). */
+static void apply_has_prefix(struct pkg *p, char *text)
+{
+	char *line, *save = NULL;
+	size_t i;
+
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char ph[1024] = "/opt/anaconda1anaconda2anaconda3", mode[16] = "text", path[PATH_MAX];
+		if (sscanf(line, "%1023s %15s %4095[^\n]", ph, mode, path) != 3) {
+			snprintf(path, sizeof path, "%s", line);
+			strcpy(ph, "/opt/anaconda1anaconda2anaconda3");
+		}
+		for (i = 0; i < p->n_paths; i++) {
+			if (strcmp(p->paths[i].path, path) == 0) {
+				free(p->paths[i].placeholder);
+				p->paths[i].placeholder = xstrdup(ph);
+				p->paths[i].binary = !strcmp(mode, "binary");
+			}
+		}
+	}
+}
+
+/* Before paths.json (2017): info/files, and info/has_prefix. */
+static int read_legacy(struct pkg *p, struct mb_err *err)
+{
+	char *files = xasprintf("%s/info/files", p->entry), *hp = xasprintf("%s/info/has_prefix", p->entry);
+	char *text = NULL, *line, *save = NULL;
+	size_t len;
+	int rc = read_file(files, META_MAX, &text, &len, err);
+
+	for (line = rc == 0 ? strtok_r(text, "\n", &save) : NULL; line && rc == 0;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (!path_is_contained(line, NULL))
+			rc = mb_errf(err, MB_EINTEGRITY, "info/files: unsafe path '%.200s'", line);
+		else
+			add_path(p, line, 'f');
+	}
+	free(text);
+	text = NULL;
+	if (rc == 0 && access(hp, F_OK) == 0 && read_file(hp, META_MAX, &text, &len, err) == 0)
+		apply_has_prefix(p, text);
+	free(text);
+	free(files);
+	free(hp);
+	return rc;
+}
+
+static void read_noarch(struct pkg *p, struct mb_err *err)
+{
+	json_t *link = load_info(p, "link.json", false, err);
+	json_t *na = json_object_get(p->index, "noarch"), *lna = json_object_get(link, "noarch");
+	const char *type = json_is_string(na) ? json_string_value(na) : jstr(lna, "type");
+
+	p->noarch_python = type && !strcmp(type, "python");
+	if (json_is_array(json_object_get(lna, "entry_points")))
+		p->entry_points = json_incref(json_object_get(lna, "entry_points"));
+	json_decref(link);
+}
+
+static bool has_info(const struct pkg *p, const char *name)
+{
+	char *path = xasprintf("%s/info/%s", p->entry, name);
+	bool has = access(path, F_OK) == 0;
+
+	free(path);
+	return has;
+}
+
+static int read_meta(struct pkg *p, struct mb_err *err)
+{
+	json_t *paths;
+	int rc = 0;
+
+	if (!(p->index = load_info(p, "index.json", true, err)))
+		return -err->code;
+	p->name = jstr(p->index, "name");
+	p->version = jstr(p->index, "version");
+	p->build = jstr(p->index, "build");
+	if (!p->name || !p->version || !p->build || !name_valid(p->name))
+		return mb_errf(err, MB_EINTEGRITY, "info/index.json: no valid name, version and build");
+	read_noarch(p, err);
+	if (!has_info(p, "paths.json"))
+		return read_legacy(p, err);
+	if (!(paths = load_info(p, "paths.json", true, err)))
+		return -err->code;
+	rc = read_paths_json(p, paths, err);
+	json_decref(paths);
+	return rc;
+}
+
+/* ---- relocation ---- */
+
+static char *memfind(char *hay, size_t n, const char *needle, size_t m)
+{
+	size_t i;
+
+	for (i = 0; m && i + m <= n; i++)
+		if (hay[i] == needle[0] && memcmp(hay + i, needle, m) == 0)
+			return hay + i;
+	return NULL;
+}
+
+static void relocate_text(char **data, size_t *len, const char *ph, const char *prefix)
+{
+	size_t m = strlen(ph), k = strlen(prefix);
+	struct sbuf out = { 0 };
+	char *p = *data, *end = *data + *len, *hit;
+
+	while ((hit = memfind(p, (size_t)(end - p), ph, m)) != NULL) {
+		sbuf_add(&out, p, (size_t)(hit - p));
+		sbuf_add(&out, prefix, k);
+		p = hit + m;
+	}
+	sbuf_add(&out, p, (size_t)(end - p));
+	free(*data);
+	*len = out.len;
+	*data = sbuf_steal(&out);
+}
+
+/* Each C string holding the placeholder is rewritten in place and padded
+ * with NULs: offsets inside the binary stay where they were. */
+static void relocate_binary(char *data, size_t len, const char *ph, const char *prefix)
+{
+	size_t m = strlen(ph), k = strlen(prefix);
+	char *p = data, *end = data + len, *hit;
+
+	while ((hit = memfind(p, (size_t)(end - p), ph, m)) != NULL) {
+		char *nul = memchr(hit, '\0', (size_t)(end - hit));
+		char *stop = nul ? nul : end, *src = hit, *dst = hit;
+		while (src < stop) {
+			if ((size_t)(stop - src) >= m && memcmp(src, ph, m) == 0) {
+				memcpy(dst, prefix, k);
+				dst += k;
+				src += m;
+			} else {
+				*dst++ = *src++;
+			}
+		}
+		memset(dst, 0, (size_t)(stop - dst));
+		p = stop;
+	}
+}
+
+/* A #! line longer than the kernel reads becomes `#!/usr/bin/env NAME`. */
+static void shorten_shebang(char **data, size_t *len)
+{
+	char *nl, *interp, *name, *line;
+	size_t n;
+
+	if (*len < 2 || memcmp(*data, "#!", 2) != 0)
+		return;
+	nl = memchr(*data, '\n', *len);
+	n = nl ? (size_t)(nl - *data) : *len;
+	if (n <= SHEBANG_MAX)
+		return;
+	interp = xstrndup(*data + 2, n - 2);
+	interp[strcspn(interp, " \t")] = '\0';
+	name = strrchr(interp, '/');
+	line = xasprintf("#!/usr/bin/env %s", name ? name + 1 : interp);
+	{
+		struct sbuf out = { 0 };
+		sbuf_puts(&out, line);
+		sbuf_add(&out, *data + n, *len - n);
+		free(*data);
+		*len = out.len;
+		*data = sbuf_steal(&out);
+	}
+	free(line);
+	free(interp);
+}
+
+int mb_conda_relocate(char **data, size_t *len, const char *placeholder, const char *prefix,
+		      bool binary, const char *name, struct mb_err *err)
+{
+	if (binary) {
+		if (strlen(prefix) > strlen(placeholder))
+			return mb_errf(err, MB_EINPUT,
+				       "%s: the prefix (%zu bytes) is longer than the package's placeholder (%zu bytes); choose a shorter --prefix",
+				       name, strlen(prefix), strlen(placeholder));
+		relocate_binary(*data, *len, placeholder, prefix);
+		return 0;
+	}
+	relocate_text(data, len, placeholder, prefix);
+	shorten_shebang(data, len);
+	return 0;
+}
+
+/* ---- linking ---- */
+
+/* Where a package path goes: noarch: python packages keep site-packages/
+ * and python-scripts/ for the installer to place. */
+static char *dest_path(const struct mb_stage_ctx *ctx, const struct pkg *p, const char *path)
+{
+	if (p->noarch_python && !strncmp(path, "site-packages/", 14))
+		return xasprintf("lib/python%s/%s", ctx->python_xy, path);
+	if (p->noarch_python && !strncmp(path, "python-scripts/", 15))
+		return xasprintf("bin/%s", path + 15);
+	return xstrdup(path);
+}
+
+static int write_new(const char *dst, const char *data, size_t len, mode_t mode,
+		     struct mb_err *err)
+{
+	int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	size_t off = 0;
+
+	if (fd < 0)
+		return mb_errno(err, MB_EFAIL, errno, "cannot create %s", dst);
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			close(fd);
+			unlink(dst);
+			return mb_errno(err, MB_EFAIL, e, "cannot write %s", dst);
+		}
+		off += (size_t)n;
+	}
+	if (close(fd) < 0)
+		return mb_errno(err, MB_EFAIL, errno, "cannot write %s", dst);
+	return 0;
+}
+
+/* A file that names the prefix is always written fresh, never linked. */
+static int write_relocated(const struct mb_stage_ctx *ctx, const struct pkg_path *pp,
+			   const char *src, const char *dst, const char *rel, mode_t mode,
+			   struct mb_owned *owned, struct mb_err *err)
+{
+	char *data, hex[MB_SHA256_HEX];
+	size_t len;
+	int rc = read_file(src, 1u << 31, &data, &len, err);
+
+	if (rc == 0)
+		rc = mb_conda_relocate(&data, &len, pp->placeholder, ctx->prefix, pp->binary, rel, err);
+	if (rc == 0)
+		rc = write_new(dst, data, len, mode, err);
+	if (rc == 0 && (rc = mb_sha256_buf(data, len, hex, err)) == 0)
+		mb_owned_add(owned, rel, MB_OWNED_FILE, hex, (int64_t)len, mode);
+	free(data);
+	return rc;
+}
+
+static int link_symlink(const char *src, const char *dst, const char *rel,
+			struct mb_owned *owned, struct mb_err *err)
+{
+	char target[PATH_MAX], hex[MB_SHA256_HEX];
+	ssize_t n = readlink(src, target, sizeof target - 1);
+
+	if (n < 0)
+		return mb_errno(err, MB_EFAIL, errno, "cannot read link %s", src);
+	target[n] = '\0';
+	if (symlink(target, dst) < 0)
+		return mb_errno(err, MB_EFAIL, errno, "cannot create link %s", dst);
+	mb_sha256_buf(target, (size_t)n, hex, NULL);
+	mb_owned_add(owned, rel, MB_OWNED_LINK, hex, n, 0777);
+	return 0;
+}
+
+static int link_file(const struct pkg_path *pp, const char *src, const char *dst,
+		     const char *rel, const struct stat *st, struct mb_owned *owned,
+		     struct mb_err *err)
+{
+	char hex[MB_SHA256_HEX];
+	int rc = pp->no_link ? copy_file(src, dst, err) : clone_file(src, dst, NULL, err);
+
+	if (rc == 0 && !pp->sha256)
+		rc = mb_sha256_file(src, hex, err);
+	if (rc == 0)
+		mb_owned_add(owned, rel, MB_OWNED_FILE, pp->sha256 ? pp->sha256 : hex,
+			     st->st_size, st->st_mode & 07777);
+	return rc;
+}
+
+static int link_one(const struct mb_stage_ctx *ctx, const struct pkg *p,
+		    const struct pkg_path *pp, struct mb_owned *owned, struct mb_err *err)
+{
+	char *src = path_join(p->entry, pp->path), *rel = dest_path(ctx, p, pp->path);
+	char *dst = path_join(ctx->root, rel);
+	struct stat st;
+	int rc = mkdir_parents(dst, err);
+
+	if (rc == 0 && lstat(src, &st) < 0)
+		rc = mb_errf(err, MB_EINTEGRITY, "%s-%s lists '%s' but does not contain it",
+			     p->name, p->version, pp->path);
+	else if (rc == 0 && pp->type == 'd')
+		rc = mkdir_p(dst, 0755, err);
+	else if (rc == 0 && S_ISLNK(st.st_mode))
+		rc = link_symlink(src, dst, rel, owned, err);
+	else if (rc == 0 && !S_ISREG(st.st_mode))
+		rc = mb_errf(err, MB_EINTEGRITY, "%s: '%s' is not a regular file", p->name, pp->path);
+	else if (rc == 0 && pp->placeholder)
+		rc = write_relocated(ctx, pp, src, dst, rel, st.st_mode & 0777, owned, err);
+	else if (rc == 0)
+		rc = link_file(pp, src, dst, rel, &st, owned, err);
+	free(src);
+	free(rel);
+	free(dst);
+	return rc;
+}
+
+/* Refuse before writing anything: a binary placeholder shorter than the
+ * prefix cannot be relocated. */
+static int check_placeholders(const struct mb_stage_ctx *ctx, const struct pkg *p,
+			      struct mb_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_paths; i++) {
+		const struct pkg_path *pp = &p->paths[i];
+		if (pp->placeholder && pp->binary && strlen(ctx->prefix) > strlen(pp->placeholder))
+			return mb_errf(err, MB_EINPUT,
+				       "%s (%s): the prefix %s (%zu bytes) is longer than its binary placeholder (%zu bytes); choose a shorter --prefix",
+				       pp->path, p->name, ctx->prefix, strlen(ctx->prefix),
+				       strlen(pp->placeholder));
+	}
+	if (p->noarch_python && !ctx->python_xy)
+		return mb_errf(err, MB_EINPUT,
+			       "%s is a noarch: python package, but the plan has no python recipe",
+			       p->name);
+	return 0;
+}
+
+/* ---- noarch: python entry points ---- */
+
+/* `#!python` when it fits in the kernel's 127 bytes; else the sh trick
+ * that pip and conda use for long paths. */
+static char *python_shebang(const char *python)
+{
+	if (strlen(python) + 2 <= SHEBANG_MAX)
+		return xasprintf("#!%s\n", python);
+	return xasprintf("#!/bin/sh\n'''exec' \"%s\" \"$0\" \"$@\"\n' '''\n", python);
+}
+
+static int write_entry_point(const struct mb_stage_ctx *ctx, const char *spec,
+			     struct mb_owned *owned, struct mb_err *err)
+{
+	char name[256], module[256], func[256], hex[MB_SHA256_HEX];
+	char *shebang, *text, *rel, *dst;
+	size_t root_len;
+	int rc;
+
+	if (sscanf(spec, " %255[^= ] = %255[^: ] : %255s", name, module, func) != 3 ||
+	    !path_is_contained(name, NULL) || strchr(name, '/'))
+		return mb_errf(err, MB_EINTEGRITY, "info/link.json: bad entry point '%.100s'", spec);
+	root_len = strcspn(func, ".");
+	shebang = python_shebang(ctx->python_exe ? ctx->python_exe : "/usr/bin/env python3");
+	text = xasprintf("%s# -*- coding: utf-8 -*-\nimport re\nimport sys\n\nfrom %s import %.*s\n\n"
+			 "if __name__ == '__main__':\n"
+			 "    sys.argv[0] = re.sub(r'(-script\\.pyw?|\\.exe)?$', '', sys.argv[0])\n"
+			 "    sys.exit(%s())\n", shebang, module, (int)root_len, func, func);
+	rel = xasprintf("bin/%s", name);
+	dst = path_join(ctx->root, rel);
+	rc = mkdir_parents(dst, err);
+	if (rc == 0)
+		rc = write_new(dst, text, strlen(text), 0755, err);
+	if (rc == 0 && (rc = mb_sha256_buf(text, strlen(text), hex, err)) == 0)
+		mb_owned_add(owned, rel, MB_OWNED_FILE, hex, (int64_t)strlen(text), 0755);
+	free(shebang);
+	free(text);
+	free(rel);
+	free(dst);
+	return rc;
+}
+
+static int write_entry_points(const struct mb_stage_ctx *ctx, const struct pkg *p,
+			      struct mb_owned *owned, struct mb_err *err)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < json_array_size(p->entry_points); i++) {
+		json_t *e = json_array_get(p->entry_points, i);
+		if (json_is_string(e))
+			rc = write_entry_point(ctx, json_string_value(e), owned, err);
+	}
+	return rc;
+}
+
+/* ---- conda-meta/<name>-<version>-<build>.json, as conda writes it ---- */
+
+static char *channel_of(const char *url, const char *subdir)
+{
+	char *c = xstrdup(url), *slash = strrchr(c, '/');
+
+	if (slash)
+		*slash = '\0';
+	slash = strrchr(c, '/');
+	if (slash && subdir && !strcmp(slash + 1, subdir))
+		*slash = '\0';
+	return c;
+}
+
+static json_t *paths_data(const struct pkg *p, const struct mb_owned *owned, size_t first)
+{
+	json_t *list = json_array(), *doc = json_object();
+	size_t i, k;
+
+	for (i = first; i < owned->n; i++) {
+		const struct mb_owned_file *f = &owned->v[i];
+		json_t *o = json_object();
+		json_object_set_new(o, "_path", json_string(f->path));
+		json_object_set_new(o, "path_type", json_string(f->type == MB_OWNED_LINK ? "softlink" : "hardlink"));
+		json_object_set_new(o, "sha256", json_string(f->sha256));
+		json_object_set_new(o, "size_in_bytes", json_integer(f->size));
+		for (k = 0; k < p->n_paths; k++) {
+			const struct pkg_path *pp = &p->paths[k];
+			if (pp->placeholder && !strcmp(pp->path, f->path)) {
+				json_object_set_new(o, "file_mode", json_string(pp->binary ? "binary" : "text"));
+				json_object_set_new(o, "prefix_placeholder", json_string(pp->placeholder));
+			}
+		}
+		json_array_append_new(list, o);
+	}
+	json_object_set_new(doc, "paths_version", json_integer(1));
+	json_object_set_new(doc, "paths", list);
+	return doc;
+}
+
+static int write_record(const struct mb_stage_ctx *ctx, const struct pkg *p, const char *pkg,
+			const char *sha256, const char *filename, const char *url,
+			struct mb_owned *owned, size_t first, struct mb_err *err)
+{
+	json_t *rec = json_deep_copy(p->index), *files = json_array(), *link = json_object();
+	char *rel = xasprintf("conda-meta/%s-%s-%s.json", p->name, p->version, p->build);
+	char *dst = path_join(ctx->root, rel), *text, *channel, hex[MB_SHA256_HEX];
+	struct stat st;
+	size_t i;
+	int rc;
+
+	for (i = first; i < owned->n; i++)
+		json_array_append_new(files, json_string(owned->v[i].path));
+	channel = channel_of(url, jstr(p->index, "subdir"));
+	json_object_set_new(link, "source", json_string(p->entry));
+	json_object_set_new(link, "type", json_integer(1));
+	json_object_set_new(rec, "fn", json_string(filename));
+	json_object_set_new(rec, "url", json_string(url));
+	json_object_set_new(rec, "channel", json_string(channel));
+	json_object_set_new(rec, "sha256", json_string(sha256));
+	json_object_set_new(rec, "size", json_integer(stat(pkg, &st) == 0 ? st.st_size : 0));
+	json_object_set_new(rec, "files", files);
+	json_object_set_new(rec, "paths_data", paths_data(p, owned, first));
+	json_object_set_new(rec, "link", link);
+	json_object_set_new(rec, "extracted_package_dir", json_string(p->entry));
+	json_object_set_new(rec, "package_tarball_full_path", json_string(pkg));
+	json_object_set_new(rec, "requested_spec", json_string(""));
+	json_object_set_new(rec, "installer", json_string("mambaboot"));
+	text = json_dumps(rec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	rc = mkdir_parents(dst, err);
+	if (rc == 0)
+		rc = write_new(dst, text, strlen(text), 0644, err);
+	if (rc == 0 && (rc = mb_sha256_buf(text, strlen(text), hex, err)) == 0)
+		mb_owned_add(owned, rel, MB_OWNED_FILE, hex, (int64_t)strlen(text), 0644);
+	free(text);
+	free(channel);
+	free(rel);
+	free(dst);
+	json_decref(rec);
+	return rc;
+}
+
+/* ---- the stage ---- */
+
+int mb_conda_install(const struct mb_stage_ctx *ctx, const char *pkg, const char *sha256,
+		     const char *filename, const char *url, struct mb_owned *owned,
+		     struct mb_err *err)
+{
+	struct pkg p = { 0 };
+	size_t first = owned->n, i;
+	char *entry;
+	int rc;
+
+	if (!ctx->cache)
+		return mb_errf(err, MB_EFAIL, "internal: conda packages are unpacked into the cache");
+	if (!(entry = cache_entry(ctx, pkg, sha256, filename, err)))
+		return -err->code;
+	p.entry = entry;
+	rc = read_meta(&p, err);
+	if (rc == 0)
+		rc = check_placeholders(ctx, &p, err);
+	for (i = 0; rc == 0 && i < p.n_paths; i++) {
+		if (mb_interrupted(ctx->ev))
+			rc = mb_errf(err, MB_EFAIL, "interrupted");
+		else
+			rc = link_one(ctx, &p, &p.paths[i], owned, err);
+	}
+	if (rc == 0 && p.noarch_python)
+		rc = write_entry_points(ctx, &p, owned, err);
+	if (rc == 0)
+		rc = write_record(ctx, &p, pkg, sha256, filename, url, owned, first, err);
+	if (rc < 0)
+		mb_err_wrap(err, "%s", filename);
+	pkg_free(&p);
+	free(entry);
+	return rc;
+}
+
+/* ---- link scripts ---- */
+
+static int run_post_link(const struct mb_stage_ctx *ctx, const char *script, json_t *rec,
+			 struct mb_err *err)
+{
+	char *argv[] = { "/bin/sh", (char *)script, NULL }, *env[8];
+	const char *name = jstr(rec, "name");
+	struct sbuf out = { 0 };
+	int status = 0, rc, k = 0;
+
+	env[k++] = xasprintf("PREFIX=%s", ctx->prefix);
+	env[k++] = xasprintf("PKG_NAME=%s", name);
+	env[k++] = xasprintf("PKG_VERSION=%s", jstr(rec, "version"));
+	env[k++] = xasprintf("PKG_BUILDNUM=%lld",
+			     (long long)json_integer_value(json_object_get(rec, "build_number")));
+	env[k++] = xstrdup("PATH=/usr/bin:/bin");
+	env[k++] = xasprintf("HOME=%s", getenv("HOME") ? getenv("HOME") : "/");
+	env[k] = NULL;
+	rc = spawn_capture(argv, env, ctx->prefix, &out, 1 << 16, 600, &status, err);
+	if (rc == 0 && status != 0)
+		rc = mb_errf(err, MB_EFAIL, "the post-link script of %s failed (exit %d): %.200s",
+			     name, status, out.s ? out.s : "");
+	while (k--)
+		free(env[k]);
+	sbuf_free(&out);
+	return rc;
+}
+
+static bool owns(const struct mb_owned *owned, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < owned->n; i++)
+		if (!strcmp(owned->v[i].path, path))
+			return true;
+	return false;
+}
+
+/* For each conda-meta record among the files: its bin/.NAME-post-link.sh. */
+int mb_conda_post_link(const struct mb_stage_ctx *ctx, const struct mb_owned *owned,
+		       struct mb_err *err)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < owned->n; i++) {
+		const char *path = owned->v[i].path;
+		char *full, *script;
+		json_t *rec;
+
+		if (strncmp(path, "conda-meta/", 11) || !str_endswith(path, ".json"))
+			continue;
+		full = path_join(ctx->prefix, path);
+		rec = json_load_file(full, 0, NULL);
+		free(full);
+		if (!rec || !jstr(rec, "name") || !jstr(rec, "version")) {
+			json_decref(rec);
+			continue;
+		}
+		script = xasprintf("bin/.%s-post-link.sh", jstr(rec, "name"));
+		if (owns(owned, script)) {
+			full = path_join(ctx->prefix, script);
+			rc = run_post_link(ctx, full, rec, err);
+			free(full);
+		}
+		free(script);
+		json_decref(rec);
+	}
+	return rc;
+}

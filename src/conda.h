@@ -1,0 +1,28 @@
+/* `kind: conda`: conda packages (.tar.bz2 and .conda) linked into a prefix
+ * as conda links them, with prefix relocation and conda-meta records. */
+#ifndef MB_CONDA_H
+#define MB_CONDA_H
+
+#include "err.h"
+#include "stage.h"
+
+/* Unpack the verified package `pkg` (digest sha256, file name `filename`,
+ * from `url`) into its cache entry, once, then link it under ctx->root for
+ * the prefix ctx->prefix; every file written is added to owned. */
+int mb_conda_install(const struct mb_stage_ctx *ctx, const char *pkg, const char *sha256,
+		     const char *filename, const char *url, struct mb_owned *owned,
+		     struct mb_err *err);
+
+/* Once the files are in the prefix: run bin/.NAME-post-link.sh if the
+ * package has one (with PREFIX, PKG_NAME, PKG_VERSION, PKG_BUILDNUM). */
+int mb_conda_post_link(const struct mb_stage_ctx *ctx, const struct mb_owned *owned,
+		       struct mb_err *err);
+
+/* Rewrite one file's bytes for a new prefix (exposed for tests and fuzzing):
+ * text mode replaces every occurrence; binary mode rewrites each C string
+ * holding the placeholder and pads it with NULs, so the length is kept.
+ * MB_EINPUT if binary and the prefix is longer than the placeholder. */
+int mb_conda_relocate(char **data, size_t *len, const char *placeholder, const char *prefix,
+		      bool binary, const char *name, struct mb_err *err);
+
+#endif

@@ -1,0 +1,683 @@
+/* The install pipeline: plan -> diff with the prefix -> host probes ->
+ * fetch -> stage -> conflict check -> place (and build) -> commit.
+ * Nothing reaches the prefix before every artifact is verified and every
+ * staged path is known not to clash. */
+#define _XOPEN_SOURCE 700
+
+#include "install.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "build.h"
+#include "doctor.h"
+#include "external.h"
+#include "fetch.h"
+#include "plan.h"
+#include "prefix.h"
+#include "stage.h"
+#include "stages.h"
+#include "util.h"
+
+/* One step of the plan, as the transaction sees it. */
+struct job {
+	const struct mb_recipe *recipe;
+	enum mb_action action;
+	struct mb_state_recipe *old;   /* installed version, if any */
+	const char *stage_dir;         /* owned by the transaction */
+	struct mb_owned owned;
+	char **blobs, **shas;          /* per artifact, after fetching */
+};
+
+struct run {
+	const struct mb_install_opts *o;
+	const struct mb_recipe_set *set;
+	struct mb_prefix prefix;
+	bool have_prefix;
+	struct mb_plan plan;
+	struct mb_requested *requested;
+	size_t n_requested;
+	bool requested_changed;
+	struct job *jobs;              /* one per plan step */
+	struct mb_cache cache;
+	char *python_xy, *python_exe;
+	char *cuda_home;
+	struct mb_txn *txn;
+	struct mb_install_report *rep;
+	struct mb_err *err;
+};
+
+const char *mb_action_name(enum mb_action a)
+{
+	static const char *const names[] = { "keep", "install", "upgrade", "remove" };
+	return names[a];
+}
+
+static void emit(const struct run *r, enum mb_event_type type, const char *name,
+		 const char *msg)
+{
+	struct mb_event ev = { .type = type, .name = name, .msg = msg };
+	mb_emit(r->o->ev, &ev);
+}
+
+/* ---- the requested set and its plan ---- */
+
+static bool has_name(char *const *v, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (name_equal(v[i], name))
+			return true;
+	return false;
+}
+
+/* Already requested targets, then the new ones; none at all: "mamba". */
+static char **requested_names(const struct run *r, char *const *targets, size_t n,
+			      size_t *count)
+{
+	const struct mb_state *s = &r->prefix.state;
+	char **names = xcalloc(s->n_requested + n + 2, sizeof *names);
+	size_t i;
+
+	*count = 0;
+	for (i = 0; i < s->n_requested; i++)
+		names[(*count)++] = s->requested[i].name;
+	for (i = 0; i < n; i++)
+		if (!has_name(names, *count, targets[i]))
+			names[(*count)++] = targets[i];
+	if (*count == 0)
+		names[(*count)++] = MB_DEFAULT_STACK;
+	return names;
+}
+
+static int closure_of(const struct run *r, char *name, struct mb_requested *out)
+{
+	struct mb_plan p;
+	size_t i;
+	int rc = mb_plan_build(&p, r->set, &name, 1, r->err);
+
+	if (rc < 0)
+		return rc;
+	out->name = xstrdup(name);
+	out->closure = xcalloc(p.n_steps + 1, sizeof *out->closure);
+	for (i = 0; i < p.n_steps; i++)
+		if (p.steps[i].recipe->kind != MB_KIND_EXTERNAL)
+			out->closure[out->n_closure++] = xstrdup(p.steps[i].recipe->name);
+	mb_plan_free(&p);
+	return 0;
+}
+
+static int resolve(struct run *r, char *const *targets, size_t n)
+{
+	size_t count, i;
+	char **names = requested_names(r, targets, n, &count);
+	int rc = mb_plan_build(&r->plan, r->set, names, count, r->err);
+
+	r->requested = xcalloc(count, sizeof *r->requested);
+	for (i = 0; rc == 0 && i < count; i++, r->n_requested++)
+		rc = closure_of(r, names[i], &r->requested[i]);
+	r->requested_changed = count != r->prefix.state.n_requested;
+	free(names);
+	return rc;
+}
+
+/* ---- what changes ---- */
+
+static bool same_install(const struct mb_recipe *rec, const struct mb_state_recipe *old)
+{
+	return strcmp(rec->version, old->version) == 0 && old->recipe_sha256 &&
+	       strcmp(rec->sha256, old->recipe_sha256) == 0;
+}
+
+static void report_item(struct run *r, const char *name, const char *from, const char *to,
+			enum mb_action a)
+{
+	struct mb_install_item *it = VEC_PUSH(r->rep->items, r->rep->n, r->rep->cap);
+
+	it->name = xstrdup(name);
+	it->from = from ? xstrdup(from) : NULL;
+	it->to = to ? xstrdup(to) : NULL;
+	it->action = a;
+}
+
+/* Returns how many recipes change. */
+static size_t diff(struct run *r)
+{
+	struct mb_state *s = &r->prefix.state;
+	size_t i, changes = 0;
+
+	r->jobs = xcalloc(r->plan.n_steps + 1, sizeof *r->jobs);
+	for (i = 0; i < r->plan.n_steps; i++) {
+		struct job *j = &r->jobs[i];
+		j->recipe = r->plan.steps[i].recipe;
+		if (j->recipe->kind == MB_KIND_EXTERNAL)
+			continue;
+		j->old = mb_state_find(s, j->recipe->name);
+		j->action = !j->old ? MB_ACT_INSTALL
+			  : same_install(j->recipe, j->old) ? MB_ACT_KEEP : MB_ACT_UPGRADE;
+		if (j->action == MB_ACT_KEEP)
+			continue;
+		changes++;
+		report_item(r, j->recipe->name, j->old ? j->old->version : NULL,
+			    j->recipe->version, j->action);
+	}
+	for (i = 0; i < s->n_recipes; i++) {
+		bool planned = false;
+		size_t k;
+		for (k = 0; !planned && k < r->plan.n_steps; k++)
+			planned = name_equal(r->plan.steps[k].recipe->name, s->recipes[i].name);
+		if (!planned) {
+			changes++;
+			report_item(r, s->recipes[i].name, s->recipes[i].version, NULL,
+				    MB_ACT_REMOVE);
+		}
+	}
+	return changes;
+}
+
+static bool changing(const struct job *j)
+{
+	return j->action == MB_ACT_INSTALL || j->action == MB_ACT_UPGRADE;
+}
+
+static int check_pins(const struct run *r)
+{
+	size_t i, k;
+
+	for (i = 0; i < r->plan.n_steps && !r->o->allow_unpinned; i++) {
+		const struct mb_recipe *rec = r->jobs[i].recipe;
+		if (!changing(&r->jobs[i]))
+			continue;
+		for (k = 0; k < rec->n_artifacts; k++)
+			if (!mb_artifact_pinned(&rec->artifacts[k]))
+				return mb_errf(r->err, MB_EINPUT,
+					       "%s: artifact %s has no sha256; pin it or pass --allow-unpinned",
+					       rec->file, rec->artifacts[k].filename);
+	}
+	return 0;
+}
+
+/* ---- the host: externals and the python ---- */
+
+static char *major_minor(const char *version)
+{
+	struct mb_version v;
+
+	if (mb_version_parse(version, &v) < 0 || v.n_release < 2)
+		return NULL;
+	return xasprintf("%llu.%llu", (unsigned long long)v.release[0],
+			 (unsigned long long)v.release[1]);
+}
+
+static int probe_externals(struct run *r)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < r->plan.n_steps; i++) {
+		const struct mb_recipe *rec = r->plan.steps[i].recipe;
+		struct mb_probe probe;
+
+		if (rec->kind != MB_KIND_EXTERNAL)
+			continue;
+		if ((rc = mb_external_probe(rec, &probe, r->err)) < 0)
+			return rc;
+		if (rec == r->plan.python) {
+			r->python_xy = major_minor(probe.version);
+			r->python_exe = xstrdup(probe.path);
+		}
+		mb_probe_free(&probe);
+	}
+	if (r->plan.python && r->plan.python->kind != MB_KIND_EXTERNAL) {
+		r->python_xy = major_minor(r->plan.python->version);
+		r->python_exe = path_join(r->prefix.path, "bin/python");
+	}
+	r->cuda_home = mb_find_cuda_home();
+	if (r->plan.python && !r->python_xy)
+		return mb_errf(r->err, MB_EHOST, "cannot tell the python version from '%s'",
+			       r->plan.python->version);
+	return 0;
+}
+
+static void stage_ctx(const struct run *r, const char *root, struct mb_stage_ctx *ctx);
+
+/* ---- fetching ---- */
+
+static int fetch_all(struct run *r)
+{
+	struct mb_fetch_opts fo = { 0 };
+	struct mb_fetch_item *items;
+	size_t i, k, n = 0;
+	int rc;
+
+	for (i = 0; i < r->plan.n_steps; i++)
+		if (changing(&r->jobs[i]))
+			n += r->jobs[i].recipe->n_artifacts;
+	items = xcalloc(n + 1, sizeof *items);
+	for (i = 0, n = 0; i < r->plan.n_steps; i++) {
+		for (k = 0; changing(&r->jobs[i]) && k < r->jobs[i].recipe->n_artifacts; k++) {
+			items[n].artifact = &r->jobs[i].recipe->artifacts[k];
+			items[n++].label = r->jobs[i].recipe->name;
+		}
+	}
+	fo.cache = &r->cache;
+	fo.mirrors = r->o->mirrors;
+	fo.n_mirrors = r->o->n_mirrors;
+	fo.offline = r->o->offline;
+	fo.allow_unpinned = r->o->allow_unpinned;
+	fo.jobs = r->o->jobs;
+	fo.cacert = r->o->cacert;
+	fo.ev = r->o->ev;
+	rc = mb_fetch_artifacts(&fo, items, n, r->err);
+	for (i = 0, n = 0; i < r->plan.n_steps; i++) {
+		struct job *j = &r->jobs[i];
+		if (!changing(j))
+			continue;
+		j->blobs = xcalloc(j->recipe->n_artifacts + 1, sizeof *j->blobs);
+		j->shas = xcalloc(j->recipe->n_artifacts + 1, sizeof *j->shas);
+		for (k = 0; k < j->recipe->n_artifacts; k++, n++) {
+			if (rc == 0) {
+				j->blobs[k] = xstrdup(items[n].blob_path);
+				j->shas[k] = xstrdup(items[n].sha256);
+			}
+			mb_fetch_item_release(&items[n]);
+		}
+	}
+	free(items);
+	return rc;
+}
+
+static int check_stages(struct run *r)
+{
+	struct mb_stage_ctx ctx;
+	size_t i;
+	int rc = 0;
+
+	stage_ctx(r, NULL, &ctx);
+	for (i = 0; rc == 0 && i < r->plan.n_steps; i++)
+		if (changing(&r->jobs[i]))
+			rc = mb_stage_check(&ctx, r->jobs[i].recipe, r->err);
+	return rc;
+}
+
+/* ---- staging ---- */
+
+static void stage_ctx(const struct run *r, const char *root, struct mb_stage_ctx *ctx)
+{
+	memset(ctx, 0, sizeof *ctx);
+	ctx->prefix = r->prefix.path;
+	ctx->root = root;
+	ctx->python_xy = r->python_xy;
+	ctx->python_exe = r->python_exe;
+	ctx->cache = (struct mb_cache *)&r->cache;
+	ctx->ev = r->o->ev;
+	ctx->jobs = r->o->jobs > 0 ? r->o->jobs : 2;
+	ctx->strict = r->o->strict;
+	ctx->compile = r->o->compile;
+	ctx->txn = r->txn;
+	ctx->patches_dir = r->set->patches_dir;
+	ctx->cuda_home = r->cuda_home;
+}
+
+static int stage_job(struct run *r, struct job *j)
+{
+	struct mb_stage_ctx ctx;
+	size_t k;
+	int rc = 0;
+
+	if (j->recipe->kind == MB_KIND_SOURCE)
+		return 0; /* built in place, once its dependencies are there */
+	j->stage_dir = mb_txn_stage_dir(r->txn, j->recipe->name, r->err);
+	if (!j->stage_dir)
+		return -r->err->code;
+	stage_ctx(r, j->stage_dir, &ctx);
+	emit(r, MB_EV_STEP_BEGIN, j->recipe->name, "unpack");
+	for (k = 0; rc == 0 && k < j->recipe->n_artifacts; k++) {
+		if (mb_interrupted(r->o->ev))
+			return mb_errf(r->err, MB_EFAIL, "interrupted");
+		rc = mb_stage_artifact(&ctx, j->recipe, k, j->blobs[k], j->shas[k], &j->owned,
+				       r->err);
+	}
+	emit(r, MB_EV_STEP_END, j->recipe->name, NULL);
+	return rc;
+}
+
+/* ---- conflicts, found before anything is written ---- */
+
+struct claim {
+	const char *path, *owner;
+	bool dir_only;
+};
+
+static int cmp_claim(const void *a, const void *b)
+{
+	const struct claim *x = a, *y = b;
+	return strcmp(x->path, y->path);
+}
+
+static void claim_files(struct claim **v, size_t *n, size_t *cap, const char *owner,
+			const struct mb_owned *files)
+{
+	size_t i;
+
+	for (i = 0; i < files->n; i++) {
+		struct claim *c = VEC_PUSH(*v, *n, *cap);
+		c->path = files->v[i].path;
+		c->owner = owner;
+		c->dir_only = files->v[i].type == MB_OWNED_DIR;
+	}
+}
+
+/* Is some claimed file a parent directory of `path`? */
+static const struct claim *file_above(const struct claim *v, size_t n, const char *path,
+				      const char *owner)
+{
+	char *p = xstrdup(path), *s;
+	const struct claim *hit = NULL;
+
+	while (!hit && (s = strrchr(p, '/')) != NULL) {
+		struct claim key = { p, NULL, false };
+		*s = '\0';
+		hit = bsearch(&key, v, n, sizeof *v, cmp_claim);
+		if (hit && (hit->dir_only || name_equal(hit->owner, owner)))
+			hit = NULL;
+	}
+	free(p);
+	return hit;
+}
+
+static int find_clashes(const struct run *r, struct claim *v, size_t n)
+{
+	size_t i;
+
+	qsort(v, n, sizeof *v, cmp_claim);
+	for (i = 0; i < n; i++) {
+		const struct claim *up;
+		if (i > 0 && strcmp(v[i].path, v[i - 1].path) == 0 && !v[i].dir_only &&
+		    !v[i - 1].dir_only && !name_equal(v[i].owner, v[i - 1].owner))
+			return mb_errf(r->err, MB_EINPUT, "'%s' and '%s' both install %s",
+				       v[i - 1].owner, v[i].owner, v[i].path);
+		up = file_above(v, n, v[i].path, v[i].owner);
+		if (up)
+			return mb_errf(r->err, MB_EINPUT,
+				       "'%s' installs the file %s, where '%s' needs a directory for %s",
+				       up->owner, up->path, v[i].owner, v[i].path);
+	}
+	return 0;
+}
+
+/* A staged path that exists in the prefix and that no recipe on its way out
+ * owns is someone else's file: refused now, unless --force, before the
+ * first rename.  `leaving` is sorted. */
+static int find_strangers(const struct run *r, const struct claim *v, size_t n,
+			  char **leaving, size_t n_leaving)
+{
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < n && !r->o->force; i++) {
+		char *full;
+		bool taken;
+
+		if (v[i].dir_only || bsearch(&v[i].path, leaving, n_leaving, sizeof *leaving, strptr_cmp))
+			continue;
+		full = path_join(r->prefix.path, v[i].path);
+		taken = lstat(full, &st) == 0 && !S_ISDIR(st.st_mode);
+		free(full);
+		if (taken && !mb_state_find(&r->prefix.state, v[i].owner))
+			return mb_errf(r->err, MB_EINPUT,
+				       "%s/%s exists and no installed recipe owns it (--force replaces it)",
+				       r->prefix.path, v[i].path);
+	}
+	return 0;
+}
+
+static bool keeps(const struct run *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->plan.n_steps; i++)
+		if (name_equal(r->jobs[i].recipe->name, name))
+			return r->jobs[i].action == MB_ACT_KEEP;
+	return false; /* not planned: being removed */
+}
+
+static int check_conflicts(struct run *r)
+{
+	struct mb_state *s = &r->prefix.state;
+	struct claim *v = NULL;
+	char **leaving = NULL;
+	size_t n = 0, cap = 0, n_leaving = 0, cap_leaving = 0, i, k;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < s->n_recipes; i++) {
+		struct mb_state_recipe *old = &s->recipes[i];
+		if ((rc = mb_prefix_load_files(&r->prefix, old, r->err)) < 0)
+			break;
+		if (keeps(r, old->name)) {
+			claim_files(&v, &n, &cap, old->name, &old->files);
+			continue;
+		}
+		for (k = 0; k < old->files.n; k++)
+			*VEC_PUSH(leaving, n_leaving, cap_leaving) = old->files.v[k].path;
+	}
+	for (i = 0; i < r->plan.n_steps; i++)
+		if (changing(&r->jobs[i]))
+			claim_files(&v, &n, &cap, r->jobs[i].recipe->name, &r->jobs[i].owned);
+	if (n_leaving)
+		qsort(leaving, n_leaving, sizeof *leaving, strptr_cmp);
+	if (rc == 0)
+		rc = find_clashes(r, v, n);
+	if (rc == 0)
+		rc = find_strangers(r, v, n, leaving, n_leaving);
+	free(v);
+	free(leaving);
+	return rc;
+}
+
+/* ---- applying ---- */
+
+/* Move every outgoing recipe's files aside first, so that a path moving
+ * from one recipe to another is free when its new owner is placed. */
+static int unlink_outgoing(struct run *r)
+{
+	struct mb_state *s = &r->prefix.state;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < s->n_recipes; i++) {
+		const char *name = s->recipes[i].name;
+		bool planned = false;
+		size_t k;
+
+		if (keeps(r, name))
+			continue;
+		if ((rc = mb_txn_unlink_recipe(r->txn, &s->recipes[i], r->err)) < 0)
+			return rc;
+		for (k = 0; !planned && k < r->plan.n_steps; k++)
+			planned = name_equal(r->jobs[k].recipe->name, name);
+		if (!planned)
+			mb_txn_drop_recipe(r->txn, name);
+	}
+	return 0;
+}
+
+static int record(struct run *r, struct job *j)
+{
+	const struct mb_recipe *rec = j->recipe;
+	struct mb_state_recipe st = { 0 };
+	size_t k;
+
+	st.name = xstrdup(rec->name);
+	st.version = xstrdup(rec->version);
+	st.kind = xstrdup(mb_kind_name(rec->kind));
+	st.recipe_sha256 = xstrdup(rec->sha256);
+	st.depends = xcalloc(rec->n_deps + 1, sizeof *st.depends);
+	for (k = 0; k < rec->n_deps; k++)
+		st.depends[st.n_depends++] = xstrdup(rec->deps[k].name);
+	st.artifacts = xcalloc(rec->n_artifacts + 1, sizeof *st.artifacts);
+	for (k = 0; k < rec->n_artifacts; k++, st.n_artifacts++) {
+		st.artifacts[k].filename = xstrdup(rec->artifacts[k].filename);
+		st.artifacts[k].url = xstrdup(rec->artifacts[k].url);
+		st.artifacts[k].sha256 = j->shas && j->shas[k] ? xstrdup(j->shas[k]) : NULL;
+	}
+	st.files = j->owned;
+	memset(&j->owned, 0, sizeof j->owned);
+	return mb_txn_set_recipe(r->txn, &st, r->err);
+}
+
+static int apply_job(struct run *r, struct job *j)
+{
+	struct mb_stage_ctx ctx;
+	int rc;
+
+	if (mb_interrupted(r->o->ev))
+		return mb_errf(r->err, MB_EFAIL, "interrupted; the prefix is left as it was");
+	stage_ctx(r, r->prefix.path, &ctx);
+	if (j->recipe->kind == MB_KIND_SOURCE) {
+		emit(r, MB_EV_STEP_BEGIN, j->recipe->name, "build");
+		rc = mb_stage_build(&ctx, j->recipe, j->blobs[0], &j->owned, r->err);
+	} else {
+		emit(r, MB_EV_STEP_BEGIN, j->recipe->name, "link");
+		rc = mb_txn_place(r->txn, j->stage_dir, &j->owned, r->err);
+		if (rc == 0)
+			rc = mb_stage_after_place(&ctx, j->recipe, &j->owned, r->err);
+	}
+	emit(r, MB_EV_STEP_END, j->recipe->name, NULL);
+	return rc < 0 ? rc : record(r, j);
+}
+
+static int transact(struct run *r)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = mb_txn_begin(&r->txn, &r->prefix, r->o->force, r->err)) < 0)
+		return rc;
+	for (i = 0; rc == 0 && i < r->plan.n_steps; i++)
+		if (changing(&r->jobs[i]))
+			rc = stage_job(r, &r->jobs[i]);
+	if (rc == 0)
+		rc = check_conflicts(r);
+	if (rc == 0)
+		rc = unlink_outgoing(r);
+	for (i = 0; rc == 0 && i < r->plan.n_steps; i++)
+		if (changing(&r->jobs[i]))
+			rc = apply_job(r, &r->jobs[i]);
+	if (rc == 0 && mb_interrupted(r->o->ev))
+		rc = mb_errf(r->err, MB_EFAIL, "interrupted; the prefix is left as it was");
+	if (rc < 0) {
+		mb_txn_abort(r->txn);
+		r->txn = NULL;
+		return rc;
+	}
+	mb_txn_set_requested(r->txn, r->requested, r->n_requested);
+	rc = mb_txn_commit(r->txn, r->err);
+	r->txn = NULL;
+	return rc;
+}
+
+/* ---- the whole run ---- */
+
+static void run_free(struct run *r)
+{
+	size_t i, k;
+
+	for (i = 0; r->jobs && i < r->plan.n_steps; i++) {
+		struct job *j = &r->jobs[i];
+		for (k = 0; j->blobs && k < j->recipe->n_artifacts; k++) {
+			free(j->blobs[k]);
+			free(j->shas[k]);
+		}
+		free(j->blobs);
+		free(j->shas);
+		mb_owned_free(&j->owned);
+	}
+	for (i = 0; i < r->n_requested; i++) {
+		for (k = 0; k < r->requested[i].n_closure; k++)
+			free(r->requested[i].closure[k]);
+		free(r->requested[i].closure);
+		free(r->requested[i].name);
+	}
+	free(r->requested);
+	free(r->jobs);
+	free(r->python_xy);
+	free(r->python_exe);
+	free(r->cuda_home);
+	mb_plan_free(&r->plan);
+	if (r->cache.dir)
+		mb_cache_close(&r->cache);
+	if (r->have_prefix)
+		mb_prefix_close(&r->prefix);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+/* --dry-run on a prefix that does not exist yet must not create it. */
+static int open_prefix(struct run *r)
+{
+	int rc;
+
+	if (r->o->dry_run && !exists(r->o->prefix)) {
+		r->prefix.path = xstrdup(r->o->prefix);
+		return 0;
+	}
+	rc = mb_prefix_open(&r->prefix, r->o->prefix, !r->o->dry_run, r->o->lock_timeout,
+			    r->o->ev, r->err);
+	r->have_prefix = rc == 0;
+	return rc;
+}
+
+int mb_install(const struct mb_recipe_set *set, char *const *targets, size_t n_targets,
+	       const struct mb_install_opts *o, struct mb_install_report *rep,
+	       struct mb_err *err)
+{
+	struct run r = { .o = o, .set = set, .rep = rep, .err = err };
+	size_t changes;
+	int rc;
+
+	memset(rep, 0, sizeof *rep);
+	if ((rc = open_prefix(&r)) < 0)
+		goto out;
+	rep->prefix = xstrdup(r.prefix.path);
+	if ((rc = resolve(&r, targets, n_targets)) < 0)
+		goto out;
+	changes = diff(&r);
+	rep->nothing_to_do = changes == 0 && !r.requested_changed;
+	if (rep->nothing_to_do || o->dry_run)
+		goto out;
+	if ((rc = check_pins(&r)) < 0 || (rc = probe_externals(&r)) < 0 ||
+	    (rc = mb_cache_open(&r.cache, o->cache_dir, err)) < 0 ||
+	    (rc = check_stages(&r)) < 0 || (rc = fetch_all(&r)) < 0)
+		goto out;
+	rc = transact(&r);
+out:
+	if (!r.have_prefix)
+		free(r.prefix.path);
+	run_free(&r);
+	return rc;
+}
+
+void mb_install_report_free(struct mb_install_report *rep)
+{
+	size_t i;
+
+	for (i = 0; i < rep->n; i++) {
+		free(rep->items[i].name);
+		free(rep->items[i].from);
+		free(rep->items[i].to);
+	}
+	free(rep->items);
+	free(rep->prefix);
+	memset(rep, 0, sizeof *rep);
+}
