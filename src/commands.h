@@ -6,5 +6,6 @@
 
 /* Add a line here and an entry in main.c's table for each new command. */
 extern const struct mb_cmd cmd_plan;
+extern const struct mb_cmd cmd_fetch;
 
 #endif

@@ -16,6 +16,7 @@ enum mb_event_type {
 	MB_EV_FETCH_RETRY,    /* name, url, msg: why, and what comes next */
 	MB_EV_FETCH_END,      /* name, url, done, msg: NULL on success */
 	MB_EV_BUILD_LINE,     /* name, msg: one line of build output */
+	MB_EV_FETCH_CACHED,   /* name, url: the blob path, done: size; already in the cache */
 };
 
 struct mb_event {

@@ -11,6 +11,7 @@
 
 static const struct mb_cmd *const commands[] = {
 	&cmd_plan,
+	&cmd_fetch,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -1,0 +1,105 @@
+/* Downloads into the cache: parallel (libcurl multi), verified while the
+ * bytes arrive (sha256, size), resumable, retried, with mirrors.
+ *
+ * For each artifact the sources are tried in order: every --mirror as
+ * <mirror>/sha256/<hex>, then the recipe's url and its mirrors (not with
+ * offline).  A source is retried with exponential backoff and jitter on
+ * connection errors, resets, stalls, 5xx, 408 and 429 (Retry-After is
+ * honoured); other failures move on to the next source at once.  Bytes go
+ * to CACHE/partial/<hex>.part under a lock (CACHE/partial/<hex>.lock, flock)
+ * and are fsync'd and renamed to CACHE/blobs/sha256/<hex> only once they
+ * verify, so a final name never holds a partial or wrong file and two
+ * processes fetching the same artifact both end well.
+ *
+ * libcurl's global state: mb_fetch_artifacts calls curl_global_init and
+ * curl_global_cleanup around its work; libcurl reference-counts them (and
+ * makes them thread-safe since 7.84), so callers need no set-up of their own
+ * and the module keeps no state between calls. */
+#ifndef MB_FETCH_H
+#define MB_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cache.h"
+#include "digest.h"
+#include "err.h"
+#include "event.h"
+#include "plan.h"
+#include "recipe.h"
+
+#define MB_FETCH_DEFAULT_JOBS 4
+
+struct mb_fetch_opts {
+	struct mb_cache *cache;       /* opened by the caller */
+	const char *const *mirrors;   /* directories, file://, http(s):// */
+	size_t n_mirrors;
+	bool offline;                 /* cache and mirrors only */
+	bool allow_unpinned;          /* else an artifact without sha256 is refused */
+	int jobs;                     /* transfers at once; 0: MB_FETCH_DEFAULT_JOBS */
+	const char *cacert;           /* CA bundle; NULL: $SSL_CERT_FILE, $CURL_CA_BUNDLE, system */
+	const struct mb_events *ev;   /* may be NULL */
+	/* Tuning; 0 means the default or the environment:
+	 * MAMBABOOT_RETRY_BASE_MS (500), MAMBABOOT_RETRIES (3 retries per
+	 * source), MAMBABOOT_STALL_SECONDS (30: below 1 kB/s that long is a
+	 * stall), MAMBABOOT_RETRY_AFTER_MAX (120 s: a longer Retry-After gives
+	 * up on that source). */
+	long retry_base_ms;
+	int retries;
+	long stall_seconds;
+	long retry_after_max;
+};
+
+enum mb_fetch_status { MB_FETCH_PENDING, MB_FETCH_OK, MB_FETCH_FAILED };
+
+struct mb_fetch_item {
+	const struct mb_artifact *artifact; /* in: what to fetch */
+	const char *label;                  /* in: for events, e.g. the recipe name; may be NULL */
+	/* out */
+	enum mb_fetch_status status;
+	char sha256[MB_SHA256_HEX]; /* the verified digest (for an unpinned artifact: the one seen) */
+	char *blob_path;            /* CACHE/blobs/sha256/<sha256> */
+	int64_t size;
+	bool cached;                /* it was in the cache already */
+	bool unverified;            /* no sha256 in the recipe: digest as seen (unpinned or tree_sha256 only) */
+	char *source;               /* the URL the bytes came from; NULL when cached */
+	int attempts;               /* requests made, over every source */
+	int error_code;             /* MB_EFETCH or MB_EINTEGRITY when FAILED */
+	char *error;                /* one line, when FAILED */
+};
+
+/* Fetch every item into the cache.  Each item ends OK or FAILED; the
+ * others go on when one fails.  Returns 0 when all are OK; else the first
+ * failure's class (-MB_EINTEGRITY if any item failed on integrity) with a
+ * message that summarises.  An unpinned artifact without allow_unpinned is
+ * refused (-MB_EINPUT) before anything is fetched. */
+int mb_fetch_artifacts(const struct mb_fetch_opts *o, struct mb_fetch_item *items,
+		       size_t n, struct mb_err *err);
+void mb_fetch_item_release(struct mb_fetch_item *item);
+
+/* Every artifact of a plan, in plan order. */
+struct mb_fetch_list {
+	struct mb_fetch_item *items;
+	size_t n;
+};
+int mb_fetch_plan(const struct mb_fetch_opts *o, const struct mb_plan *plan,
+		  struct mb_fetch_list *out, struct mb_err *err);
+void mb_fetch_list_free(struct mb_fetch_list *list);
+
+/* Pure helpers, exposed for the unit tests. */
+
+/* Delay before retry number `retry` (1, 2, ...): base * 2^(retry-1), at
+ * most cap, scaled into [1/2, 1] of itself by `random` (jitter). */
+long mb_fetch_backoff_ms(long base_ms, int retry, long cap_ms, uint32_t random);
+
+/* A Retry-After value (delta seconds or an HTTP date) as seconds from now;
+ * -1 when it cannot be read.  A date in the past gives 0. */
+long mb_fetch_parse_retry_after(const char *value, int64_t now);
+
+/* <mirror>/sha256/<hex> as a URL: http(s):// and file:// are joined as
+ * they are; a plain directory becomes a %-encoded file:// URL (made
+ * absolute against cwd).  NULL for a scheme that is not supported. */
+char *mb_fetch_mirror_url(const char *mirror, const char *hex, const char *cwd);
+
+#endif
