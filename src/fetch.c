@@ -626,7 +626,7 @@ static void job_commit(struct job *j, const char *hex)
 	snprintf(it->sha256, sizeof it->sha256, "%s", hex);
 	it->blob_path = mb_cache_blob_path(j->ctx->o->cache, hex);
 	it->size = j->offset;
-	it->source = xstrdup(j->sources[j->src]);
+	it->source = it->attempts ? xstrdup(j->sources[j->src]) : NULL;
 	it->unverified = j->hex == NULL;
 	close(j->fd);
 	j->fd = -1;
@@ -640,6 +640,7 @@ static void verify_body(struct job *j)
 {
 	char hex[MB_SHA256_HEX], why[160];
 	int64_t size = j->offset;
+	bool mixed;
 
 	if (j->a->size >= 0 && size != j->a->size) {
 		snprintf(why, sizeof why, "%lld bytes, expected %lld", (long long)size,
@@ -653,13 +654,15 @@ static void verify_body(struct job *j)
 		}
 		snprintf(why, sizeof why, "wrong sha256 %.16s...", hex);
 	}
+	mixed = j->mixed;
 	if (reset_partial(j) < 0) {
 		job_fail(j, MB_EFAIL, "%s: cannot truncate %s: %s", job_name(j), j->part_path,
 			 strerror(j->io_errno));
 		return;
 	}
-	if (j->mixed) { /* earlier bytes came from elsewhere: give this source a clean try */
-		j->mixed = false;
+	if (mixed) { /* earlier bytes came from elsewhere: give this source a clean try */
+		emit(j, MB_EV_INFO, j->sources[j->src], "the partial file was wrong; starting over",
+		     0, j->a->size);
 		j->wake_ms = now_ms();
 		j->state = ST_READY;
 		return;
