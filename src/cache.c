@@ -1,6 +1,11 @@
+/* flock(2): exclusive per open file description, unlike fcntl locks. */
+#define _DEFAULT_SOURCE
 #include "cache.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -79,4 +84,57 @@ bool mb_cache_has_blob(const struct mb_cache *cache, const char *sha256)
 
 	free(p);
 	return has;
+}
+
+int mb_cache_try_lock(const struct mb_cache *cache, const char *sha256, int *fd,
+		      struct mb_err *err)
+{
+	char *p = xasprintf("%s/partial/%s.lock", cache->dir, sha256);
+	int f = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (f < 0) {
+		int rc = mb_errno(err, MB_EFAIL, errno, "cannot open the cache lock %s", p);
+		free(p);
+		return rc;
+	}
+	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		close(f);
+		if (e == EWOULDBLOCK || e == EINTR) {
+			free(p);
+			return 1;
+		}
+		e = mb_errno(err, MB_EFAIL, e, "cannot lock %s", p);
+		free(p);
+		return e;
+	}
+	free(p);
+	*fd = f;
+	return 0;
+}
+
+void mb_cache_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* closing the only descriptor releases the flock */
+}
+
+int mb_cache_commit_blob(const struct mb_cache *cache, int fd, const char *src,
+			 const char *sha256, struct mb_err *err)
+{
+	char *blob = mb_cache_blob_path(cache, sha256);
+	char *dir = path_join(cache->dir, "blobs/sha256");
+	int rc = 0;
+
+	if (fsync(fd) < 0)
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot sync %s", src);
+	else if (rename(src, blob) < 0)
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot rename %s to %s", src, blob);
+	else
+		rc = fsync_path(dir, err);
+	if (rc < 0)
+		unlink(src);
+	free(blob);
+	free(dir);
+	return rc;
 }

@@ -30,4 +30,18 @@ char *mb_cache_tmp_dir(const struct mb_cache *cache);
 
 bool mb_cache_has_blob(const struct mb_cache *cache, const char *sha256);
 
+/* The lock of one entry, CACHE/partial/<hex>.lock (flock, so it is also
+ * exclusive between two opens in one process, and the kernel drops it when
+ * its holder dies).  Never waits: returns 0 with *fd set when taken, 1 when
+ * another holder has it, or a negative MB_E* code. */
+int mb_cache_try_lock(const struct mb_cache *cache, const char *sha256, int *fd,
+		      struct mb_err *err);
+void mb_cache_unlock(int fd);
+
+/* Publish a verified file: fsync `src` (an open fd of it), rename it to the
+ * blob of `sha256` and fsync the directory.  An existing blob is replaced
+ * atomically by the same bytes; on failure src is removed. */
+int mb_cache_commit_blob(const struct mb_cache *cache, int fd, const char *src,
+			 const char *sha256, struct mb_err *err);
+
 #endif

@@ -60,8 +60,10 @@ int cli_load_plan(const struct mb_opts *opts, struct mb_recipe_set *set,
 		  struct mb_plan *plan, struct mb_err *err);
 
 /* Event drawing. */
+struct ui_bars;
 struct ui {
 	bool quiet, verbose, json, tty, color;
+	struct ui_bars *bars; /* download progress drawn so far (ui.c) */
 };
 void ui_init(struct ui *ui, const struct mb_opts *opts);
 
@@ -76,6 +78,8 @@ struct mb_prefix;
 int cli_open_prefix(const struct mb_opts *opts, const struct mb_events *ev, bool create,
 		    struct mb_prefix *p, struct mb_err *err);
 void ui_event(void *ctx, const struct mb_event *ev);
+/* Erase the progress bars and free what ui_event kept. */
+void ui_done(struct ui *ui);
 
 /* Human-readable byte counts ("1.5 MB"). */
 void ui_size(long long bytes, char *out, size_t outlen);

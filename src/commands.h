@@ -12,5 +12,6 @@ extern const struct mb_cmd cmd_verify;
 extern const struct mb_cmd cmd_remove;
 extern const struct mb_cmd cmd_digest;
 extern const struct mb_cmd cmd_doctor;
+extern const struct mb_cmd cmd_fetch;
 
 #endif

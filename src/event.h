@@ -19,6 +19,7 @@ enum mb_event_type {
 	MB_EV_FETCH_END,      /* name, url, done, msg: NULL on success */
 	MB_EV_BUILD_LINE,     /* name, msg: one line of build output */
 	MB_EV_BUILD_TAIL,     /* name, msg: the last lines of a failed build's log */
+	MB_EV_FETCH_CACHED,   /* name, url: the blob path, done: size; already in the cache */
 };
 
 struct mb_event {

@@ -17,6 +17,7 @@ static const struct mb_cmd *const commands[] = {
 	&cmd_remove,
 	&cmd_digest,
 	&cmd_doctor,
+	&cmd_fetch,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

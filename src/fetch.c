@@ -1,0 +1,1080 @@
+/* Downloads: one job per artifact, driven by one libcurl multi handle.
+ *
+ * A job walks its sources; each request appends to the job's partial file
+ * and feeds the same sha256 context, so a retry resumes (Range) without
+ * hashing anything twice.  Only a partial file left by an earlier process
+ * is read back once, to bring the hash up to its length. */
+#include "fetch.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#ifndef MB_VERSION_STRING
+#define MB_VERSION_STRING "0.1.0"
+#endif
+
+enum {
+	RETRY_CAP_MS = 30000,
+	MAX_REDIRECTS = 10,
+	LOW_SPEED_BYTES = 1024,
+	CONNECT_TIMEOUT_S = 30,
+	PROGRESS_EVERY_MS = 100,
+	LOCK_POLL_MS = 100,
+	BUFFER_BYTES = 256 * 1024,
+};
+
+struct tuning {
+	long base_ms, stall_s, retry_after_max;
+	int retries;
+};
+
+enum job_state { ST_START, ST_READY, ST_ACTIVE, ST_DONE };
+
+/* Why a request stopped early, beyond what curl says. */
+enum why { W_NONE, W_HTTP, W_TOO_BIG, W_IO, W_RESTART };
+
+struct fetch_ctx;
+
+struct job {
+	struct fetch_ctx *ctx;
+	struct mb_fetch_item *item;
+	const struct mb_artifact *a;
+	const char *hex;            /* the pinned sha256, or NULL */
+	char **sources;
+	size_t n_sources, src;
+	int tries;                  /* requests made to the current source */
+	enum job_state state;
+	int64_t wake_ms;            /* not before this: backoff, lock polling */
+	int lock_fd, fd;
+	char *part_path;
+	struct mb_sha256 hash;
+	bool hashing;
+	int64_t offset;             /* bytes in the partial file, all hashed */
+	bool mixed;                 /* the partial file holds earlier bytes of unknown origin */
+	bool wrong_bytes;           /* some source gave bytes that did not verify */
+	CURL *easy;
+	char errbuf[CURL_ERROR_SIZE];
+	/* the request in flight */
+	int64_t range_from;
+	bool body_started;
+	long http_code;
+	int64_t content_range_from;
+	long retry_after;
+	enum why why;
+	int io_errno;
+	int64_t progress_ms;
+	struct sbuf log;            /* "source: what happened; ..." */
+};
+
+struct fetch_ctx {
+	const struct mb_fetch_opts *o;
+	struct tuning t;
+	CURLM *multi;
+	uint32_t rng;
+	const char *cainfo;
+	int active;
+};
+
+/* ---- pure helpers ---- */
+
+long mb_fetch_backoff_ms(long base_ms, int retry, long cap_ms, uint32_t random)
+{
+	long d = base_ms > 0 ? base_ms : 1;
+	int i;
+
+	for (i = 1; i < retry && d < cap_ms; i++)
+		d *= 2;
+	if (d > cap_ms)
+		d = cap_ms;
+	/* "equal jitter": half fixed, half random, so retries of many clients spread */
+	return d / 2 + (long)((uint64_t)(d - d / 2) * random / UINT32_MAX);
+}
+
+long mb_fetch_parse_retry_after(const char *value, int64_t now)
+{
+	const char *p = value;
+	long secs = 0;
+	time_t when;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p >= '0' && *p <= '9') {
+		for (; *p >= '0' && *p <= '9'; p++) {
+			if (secs > 100000000)
+				return -1;
+			secs = secs * 10 + (*p - '0');
+		}
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			p++;
+		return *p ? -1 : secs;
+	}
+	when = curl_getdate(p, NULL);
+	if (when == (time_t)-1)
+		return -1;
+	return when <= now ? 0 : (long)(when - now);
+}
+
+static bool has_scheme(const char *s)
+{
+	const char *p = s;
+
+	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+		return false;
+	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+	       *p == '+' || *p == '-' || *p == '.')
+		p++;
+	return strncmp(p, "://", 3) == 0;
+}
+
+static bool scheme_is(const char *url, const char *scheme)
+{
+	size_t n = strlen(scheme);
+
+	return strncasecmp(url, scheme, n) == 0 && strncmp(url + n, "://", 3) == 0;
+}
+
+static void add_percent_encoded(struct sbuf *b, const char *path)
+{
+	static const char hexd[] = "0123456789ABCDEF";
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)path; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("/-._~", *p)) {
+			sbuf_add(b, (const char *)p, 1);
+		} else {
+			char e[3] = { '%', hexd[*p >> 4], hexd[*p & 15] };
+			sbuf_add(b, e, 3);
+		}
+	}
+}
+
+char *mb_fetch_mirror_url(const char *mirror, const char *hex, const char *cwd)
+{
+	struct sbuf b = { 0 };
+	size_t n = strlen(mirror);
+
+	while (n > 1 && mirror[n - 1] == '/')
+		n--;
+	if (has_scheme(mirror)) {
+		if (!scheme_is(mirror, "http") && !scheme_is(mirror, "https") &&
+		    !scheme_is(mirror, "file"))
+			return NULL;
+		sbuf_add(&b, mirror, n);
+	} else {
+		char *dir = xstrndup(mirror, n);
+		sbuf_puts(&b, "file://");
+		if (dir[0] != '/') {
+			add_percent_encoded(&b, cwd ? cwd : "/");
+			if (!cwd || cwd[strlen(cwd) - 1] != '/')
+				sbuf_puts(&b, "/");
+		}
+		add_percent_encoded(&b, strcmp(dir, "/") == 0 ? "" : dir);
+		free(dir);
+	}
+	sbuf_printf(&b, "/sha256/%s", hex);
+	return sbuf_steal(&b);
+}
+
+/* ---- small helpers ---- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint32_t next_random(uint32_t *s)
+{
+	uint32_t x = *s ? *s : 0x9e3779b9u;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return *s = x;
+}
+
+static long env_long(const char *name, long given, long dflt, long min, long max)
+{
+	const char *v = getenv(name);
+	char *end;
+	long n;
+
+	if (given > 0)
+		return given;
+	if (!v || !*v)
+		return dflt;
+	n = strtol(v, &end, 10);
+	return (*end || n < min || n > max) ? dflt : n;
+}
+
+static void load_tuning(const struct mb_fetch_opts *o, struct tuning *t)
+{
+	t->base_ms = env_long("MAMBABOOT_RETRY_BASE_MS", o->retry_base_ms, 500, 0, 600000);
+	t->retries = (int)env_long("MAMBABOOT_RETRIES", o->retries, 3, 0, 100);
+	t->stall_s = env_long("MAMBABOOT_STALL_SECONDS", o->stall_seconds, 30, 1, 3600);
+	t->retry_after_max = env_long("MAMBABOOT_RETRY_AFTER_MAX", o->retry_after_max, 120, 0,
+				      86400);
+}
+
+static const char *job_name(const struct job *j)
+{
+	return j->a->filename;
+}
+
+static void emit(const struct job *j, enum mb_event_type type, const char *url,
+		 const char *msg, int64_t done, int64_t total)
+{
+	struct mb_event e = { type, job_name(j), url, msg, done, total };
+
+	mb_emit(j->ctx->o->ev, &e);
+}
+
+static void log_source(struct job *j, const char *what)
+{
+	if (j->log.len)
+		sbuf_puts(&j->log, "; ");
+	sbuf_printf(&j->log, "%s: %s", j->sources[j->src], what);
+}
+
+/* ---- the partial file ---- */
+
+static int reset_partial(struct job *j)
+{
+	struct mb_err err;
+
+	if (j->hashing)
+		mb_sha256_abort(&j->hash);
+	j->hashing = false;
+	j->offset = 0;
+	j->mixed = false;
+	if (ftruncate(j->fd, 0) < 0) {
+		j->io_errno = errno;
+		return -1;
+	}
+	if (mb_sha256_init(&j->hash, &err) < 0) {
+		j->io_errno = ENOMEM;
+		return -1;
+	}
+	j->hashing = true;
+	return 0;
+}
+
+/* Bring the hash up to the bytes an earlier process left. */
+static int rehash_prefix(struct job *j, int64_t len)
+{
+	enum { CHUNK = 1 << 17 };
+	unsigned char *buf = xmalloc(CHUNK);
+	int64_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(j->fd, buf, CHUNK, (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		mb_sha256_update(&j->hash, buf, (size_t)n);
+		done += n;
+	}
+	free(buf);
+	j->offset = done;
+	if (done != len && ftruncate(j->fd, (off_t)done) < 0)
+		return -1;
+	return 0;
+}
+
+static int open_partial(struct job *j, struct mb_err *err)
+{
+	struct mb_cache *cache = j->ctx->o->cache;
+	struct stat st;
+	int rc;
+
+	if (j->hex) {
+		j->part_path = mb_cache_partial_path(cache, j->hex);
+		j->fd = open(j->part_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	} else {
+		char *tmp = mb_cache_tmp_dir(cache);
+		j->part_path = xasprintf("%s/unpinned-XXXXXX", tmp);
+		free(tmp);
+		j->fd = mkstemp(j->part_path);
+	}
+	if (j->fd < 0)
+		return mb_errno(err, MB_EFAIL, errno, "cannot create %s", j->part_path);
+	if ((rc = mb_sha256_init(&j->hash, err)) < 0)
+		return rc;
+	j->hashing = true;
+	if (fstat(j->fd, &st) < 0)
+		return mb_errno(err, MB_EFAIL, errno, "cannot stat %s", j->part_path);
+	if (st.st_size > 0 && j->a->size >= 0 && st.st_size > j->a->size)
+		st.st_size = 0, rc = ftruncate(j->fd, 0);
+	if (st.st_size > 0) {
+		if (rehash_prefix(j, st.st_size) < 0)
+			return mb_errno(err, MB_EFAIL, errno, "cannot read %s", j->part_path);
+		j->mixed = true;
+		emit(j, MB_EV_INFO, NULL, "resuming from a partial download", j->offset,
+		     j->a->size);
+	}
+	return 0;
+}
+
+static void close_partial(struct job *j, bool discard)
+{
+	if (j->hashing)
+		mb_sha256_abort(&j->hash);
+	j->hashing = false;
+	if (j->fd >= 0) {
+		close(j->fd);
+		if (discard || !j->hex || j->offset == 0)
+			unlink(j->part_path);
+	}
+	j->fd = -1;
+	mb_cache_unlock(j->lock_fd);
+	j->lock_fd = -1;
+}
+
+/* ---- ending a job ---- */
+
+static void job_finish(struct job *j)
+{
+	if (j->easy) {
+		curl_multi_remove_handle(j->ctx->multi, j->easy);
+		curl_easy_cleanup(j->easy);
+		j->easy = NULL;
+	}
+	j->state = ST_DONE;
+}
+
+static void job_ok_cached(struct job *j)
+{
+	struct mb_fetch_item *it = j->item;
+	struct stat st;
+
+	it->status = MB_FETCH_OK;
+	it->cached = true;
+	snprintf(it->sha256, sizeof it->sha256, "%s", j->hex);
+	it->blob_path = mb_cache_blob_path(j->ctx->o->cache, j->hex);
+	it->size = stat(it->blob_path, &st) == 0 ? st.st_size : j->a->size;
+	close_partial(j, false);
+	emit(j, MB_EV_FETCH_CACHED, it->blob_path, NULL, it->size, it->size);
+	job_finish(j);
+}
+
+static void job_fail(struct job *j, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void job_fail(struct job *j, int code, const char *fmt, ...)
+{
+	struct mb_fetch_item *it = j->item;
+	va_list ap;
+	char buf[MB_ERR_MSG_MAX];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	it->status = MB_FETCH_FAILED;
+	it->error_code = code;
+	it->error = xstrdup(buf);
+	close_partial(j, code == MB_EINTEGRITY);
+	emit(j, MB_EV_FETCH_END, NULL, it->error, j->offset, j->a->size);
+	job_finish(j);
+}
+
+static void job_fail_sources(struct job *j)
+{
+	int code = j->wrong_bytes ? MB_EINTEGRITY : MB_EFETCH;
+
+	if (j->n_sources == 0)
+		job_fail(j, MB_EFETCH, "%s is not in the cache%s", job_name(j),
+			 j->ctx->o->n_mirrors ? " nor in any mirror (offline)" :
+						" and no mirror was given (offline)");
+	else
+		job_fail(j, code, "%s: %s: %s", job_name(j),
+			 code == MB_EINTEGRITY ? "no source gave the right bytes" :
+						 "every source failed",
+			 j->log.s);
+}
+
+/* ---- requests ---- */
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+	struct job *j = ud;
+	size_t len = size * n;
+	char line[256];
+
+	if (len >= sizeof line)
+		return len;
+	memcpy(line, p, len);
+	line[len] = '\0';
+	if (strncmp(line, "HTTP/", 5) == 0) {
+		j->content_range_from = -1; /* a new response: after a redirect, say */
+		j->retry_after = -1;
+	} else if (strncasecmp(line, "content-range:", 14) == 0) {
+		long long from;
+		if (sscanf(line + 14, " bytes %lld-", &from) == 1)
+			j->content_range_from = from;
+	} else if (strncasecmp(line, "retry-after:", 12) == 0) {
+		j->retry_after = mb_fetch_parse_retry_after(line + 12, (int64_t)time(NULL));
+	}
+	return len;
+}
+
+/* The first bytes of a body: is it the right one, and where does it go? */
+static int body_begins(struct job *j)
+{
+	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->http_code);
+	j->body_started = true;
+	if (j->http_code >= 400) {
+		j->why = W_HTTP;
+		return -1;
+	}
+	if (j->range_from == 0 || j->http_code == 0) /* file:// honours the range */
+		return 0;
+	if (j->http_code == 206 && j->content_range_from == j->range_from)
+		return 0;
+	if (j->http_code == 200) { /* Range ignored: the whole file follows */
+		emit(j, MB_EV_INFO, j->sources[j->src], "the server ignored the range; starting over",
+		     0, j->a->size);
+		return reset_partial(j) < 0 ? (j->why = W_IO, -1) : 0;
+	}
+	j->why = W_RESTART;
+	return -1;
+}
+
+static void maybe_progress(struct job *j)
+{
+	int64_t t = now_ms();
+
+	if (t - j->progress_ms < PROGRESS_EVERY_MS)
+		return;
+	j->progress_ms = t;
+	emit(j, MB_EV_FETCH_PROGRESS, j->sources[j->src], NULL, j->offset, j->a->size);
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	struct job *j = ud;
+	size_t len = size * n, off = 0;
+
+	if (!j->body_started && body_begins(j) < 0)
+		return 0;
+	if (j->a->size >= 0 && j->offset + (int64_t)len > j->a->size) {
+		j->why = W_TOO_BIG;
+		return 0;
+	}
+	while (off < len) {
+		ssize_t w = pwrite(j->fd, p + off, len - off, (off_t)(j->offset + (int64_t)off));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			j->why = W_IO;
+			j->io_errno = errno;
+			return 0;
+		}
+		off += (size_t)w;
+	}
+	mb_sha256_update(&j->hash, p, len);
+	j->offset += (int64_t)len;
+	maybe_progress(j);
+	return len;
+}
+
+static void set_protocols(CURL *e)
+{
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS | CURLPROTO_FILE);
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS);
+#endif
+}
+
+static CURL *make_easy(struct job *j, const char *url)
+{
+	const struct fetch_ctx *c = j->ctx;
+	CURL *e = curl_easy_init();
+	char range[32];
+
+	if (!e)
+		return NULL;
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)MAX_REDIRECTS);
+	set_protocols(e);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (c->cainfo)
+		curl_easy_setopt(e, CURLOPT_CAINFO, c->cainfo);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, (long)LOW_SPEED_BYTES);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, c->t.stall_s);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)BUFFER_BYTES);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "mambaboot/" MB_VERSION_STRING);
+	if (j->offset > 0) {
+		snprintf(range, sizeof range, "%lld-", (long long)j->offset);
+		curl_easy_setopt(e, CURLOPT_RANGE, range);
+	}
+	return e;
+}
+
+static void start_request(struct job *j)
+{
+	const char *url;
+
+	if (j->src >= j->n_sources) {
+		job_fail_sources(j);
+		return;
+	}
+	url = j->sources[j->src];
+	j->easy = make_easy(j, url);
+	if (!j->easy) {
+		job_fail(j, MB_EFAIL, "%s: cannot create a transfer (libcurl)", job_name(j));
+		return;
+	}
+	j->errbuf[0] = '\0';
+	j->range_from = j->offset;
+	j->body_started = false;
+	j->http_code = 0;
+	j->content_range_from = -1;
+	j->retry_after = -1;
+	j->why = W_NONE;
+	j->tries++;
+	j->item->attempts++;
+	if (curl_multi_add_handle(j->ctx->multi, j->easy) != CURLM_OK) {
+		job_fail(j, MB_EFAIL, "%s: cannot start a transfer (libcurl)", job_name(j));
+		return;
+	}
+	j->state = ST_ACTIVE;
+	j->ctx->active++;
+	emit(j, MB_EV_FETCH_BEGIN, url, NULL, j->offset, j->a->size);
+}
+
+/* Leave the current source, noting why, and go on with the next one. */
+static void next_source(struct job *j, const char *why)
+{
+	char what[512];
+
+	if (j->tries > 1)
+		snprintf(what, sizeof what, "%s (%d attempts)", why, j->tries);
+	else
+		snprintf(what, sizeof what, "%s", why);
+	log_source(j, what);
+	if (j->src + 1 < j->n_sources)
+		emit(j, MB_EV_FETCH_RETRY, j->sources[j->src], what, j->offset, j->a->size);
+	j->src++;
+	j->tries = 0;
+	j->wake_ms = now_ms();
+	j->state = ST_READY;
+}
+
+static void retry_later(struct job *j, const char *why)
+{
+	struct fetch_ctx *c = j->ctx;
+	long delay = mb_fetch_backoff_ms(c->t.base_ms, j->tries, RETRY_CAP_MS,
+					 next_random(&c->rng));
+	char msg[600];
+
+	if (j->retry_after >= 0) {
+		if (j->retry_after > c->t.retry_after_max) {
+			snprintf(msg, sizeof msg, "%s, Retry-After %ld s is too long", why,
+				 j->retry_after);
+			next_source(j, msg);
+			return;
+		}
+		if (j->retry_after * 1000 > delay)
+			delay = j->retry_after * 1000;
+	}
+	snprintf(msg, sizeof msg, "%s; retry %d of %d in %.1f s", why, j->tries, c->t.retries,
+		 (double)delay / 1000);
+	emit(j, MB_EV_FETCH_RETRY, j->sources[j->src], msg, j->offset, j->a->size);
+	j->wake_ms = now_ms() + delay;
+	j->state = ST_READY;
+}
+
+static void job_commit(struct job *j, const char *hex)
+{
+	struct mb_fetch_item *it = j->item;
+	struct mb_err err = { 0 };
+
+	if (mb_cache_commit_blob(j->ctx->o->cache, j->fd, j->part_path, hex, &err) < 0) {
+		job_fail(j, MB_EFAIL, "%s: %s", job_name(j), err.msg);
+		return;
+	}
+	it->status = MB_FETCH_OK;
+	snprintf(it->sha256, sizeof it->sha256, "%s", hex);
+	it->blob_path = mb_cache_blob_path(j->ctx->o->cache, hex);
+	it->size = j->offset;
+	it->source = it->attempts ? xstrdup(j->sources[j->src]) : NULL;
+	it->unverified = j->hex == NULL;
+	close(j->fd);
+	j->fd = -1;
+	close_partial(j, false);
+	emit(j, MB_EV_FETCH_END, it->source, NULL, it->size, it->size);
+	job_finish(j);
+}
+
+/* The source sent a whole body: does it verify? */
+static void verify_body(struct job *j)
+{
+	char hex[MB_SHA256_HEX], why[160];
+	int64_t size = j->offset;
+	bool mixed;
+
+	if (j->a->size >= 0 && size != j->a->size) {
+		snprintf(why, sizeof why, "%lld bytes, expected %lld", (long long)size,
+			 (long long)j->a->size);
+	} else {
+		mb_sha256_final(&j->hash, hex);
+		j->hashing = false;
+		if (!j->hex || strcmp(hex, j->hex) == 0) {
+			job_commit(j, hex);
+			return;
+		}
+		snprintf(why, sizeof why, "wrong sha256 %.16s...", hex);
+	}
+	mixed = j->mixed;
+	if (reset_partial(j) < 0) {
+		job_fail(j, MB_EFAIL, "%s: cannot truncate %s: %s", job_name(j), j->part_path,
+			 strerror(j->io_errno));
+		return;
+	}
+	if (mixed) { /* earlier bytes came from elsewhere: give this source a clean try */
+		emit(j, MB_EV_INFO, j->sources[j->src], "the partial file was wrong; starting over",
+		     0, j->a->size);
+		j->wake_ms = now_ms();
+		j->state = ST_READY;
+		return;
+	}
+	j->wrong_bytes = true;
+	next_source(j, why);
+}
+
+static bool curl_retryable(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void on_http_error(struct job *j)
+{
+	char why[64];
+	long code = j->http_code;
+
+	snprintf(why, sizeof why, "HTTP %ld", code);
+	if (code == 416 && j->range_from > 0) { /* our partial file is off: start over */
+		if (reset_partial(j) < 0) {
+			job_fail(j, MB_EFAIL, "%s: cannot truncate %s", job_name(j), j->part_path);
+			return;
+		}
+		j->state = ST_READY;
+		j->wake_ms = now_ms();
+		return;
+	}
+	if ((code >= 500 || code == 429 || code == 408) && j->tries <= j->ctx->t.retries)
+		retry_later(j, why);
+	else
+		next_source(j, why);
+}
+
+static void on_done(struct job *j, CURLcode rc)
+{
+	char why[CURL_ERROR_SIZE + 64];
+
+	if (rc == CURLE_OK && !j->body_started)
+		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->http_code);
+	curl_multi_remove_handle(j->ctx->multi, j->easy);
+	curl_easy_cleanup(j->easy);
+	j->easy = NULL;
+	j->ctx->active--;
+	if (j->why == W_IO || (j->why == W_NONE && j->io_errno)) {
+		job_fail(j, MB_EFAIL, "%s: cannot write %s: %s", job_name(j), j->part_path,
+			 strerror(j->io_errno));
+		return;
+	}
+	if (j->why == W_TOO_BIG) {
+		j->why = W_NONE;
+		snprintf(why, sizeof why, "more than the %lld bytes expected", (long long)j->a->size);
+		if (reset_partial(j) == 0)
+			j->wrong_bytes = true;
+		next_source(j, why);
+		return;
+	}
+	if (j->why == W_RESTART) {
+		if (reset_partial(j) == 0 && j->tries <= j->ctx->t.retries)
+			retry_later(j, "unexpected Content-Range");
+		else
+			next_source(j, "unexpected Content-Range");
+		return;
+	}
+	if (j->why == W_HTTP || (rc == CURLE_OK && j->http_code >= 400)) {
+		on_http_error(j);
+		return;
+	}
+	if (rc == CURLE_OK) {
+		verify_body(j);
+		return;
+	}
+	snprintf(why, sizeof why, "%s", j->errbuf[0] ? j->errbuf : curl_easy_strerror(rc));
+	if (curl_retryable(rc) && j->tries <= j->ctx->t.retries)
+		retry_later(j, why);
+	else
+		next_source(j, why);
+}
+
+/* ---- starting a job: cache hit, lock, partial file ---- */
+
+static void job_begin(struct job *j)
+{
+	struct mb_cache *cache = j->ctx->o->cache;
+	struct mb_err err = { 0 };
+	int rc;
+
+	if (j->hex) {
+		if (mb_cache_has_blob(cache, j->hex)) {
+			job_ok_cached(j);
+			return;
+		}
+		rc = mb_cache_try_lock(cache, j->hex, &j->lock_fd, &err);
+		if (rc == 1) { /* another process is fetching it: wait for its result */
+			j->wake_ms = now_ms() + LOCK_POLL_MS;
+			return;
+		}
+		if (rc < 0) {
+			job_fail(j, MB_EFAIL, "%s", err.msg);
+			return;
+		}
+		if (mb_cache_has_blob(cache, j->hex)) {
+			job_ok_cached(j);
+			return;
+		}
+	}
+	if (j->n_sources == 0) {
+		job_fail_sources(j);
+		return;
+	}
+	if (open_partial(j, &err) < 0) {
+		job_fail(j, MB_EFAIL, "%s", err.msg);
+		return;
+	}
+	if (j->a->size >= 0 && j->offset == j->a->size) { /* complete, never renamed */
+		verify_body(j);
+		if (j->state == ST_DONE)
+			return;
+	}
+	j->state = ST_READY;
+	j->wake_ms = now_ms();
+}
+
+/* ---- sources ---- */
+
+static void add_source(struct job *j, char *url)
+{
+	size_t cap = j->n_sources;
+
+	*VEC_PUSH(j->sources, j->n_sources, cap) = url;
+}
+
+static void build_sources(struct job *j, const char *cwd)
+{
+	const struct mb_fetch_opts *o = j->ctx->o;
+	size_t i;
+
+	if (j->hex)
+		for (i = 0; i < o->n_mirrors; i++) {
+			char *u = mb_fetch_mirror_url(o->mirrors[i], j->hex, cwd);
+			if (u)
+				add_source(j, u);
+		}
+	if (o->offline)
+		return;
+	add_source(j, xstrdup(j->a->url));
+	for (i = 0; i < j->a->n_mirrors; i++)
+		add_source(j, xstrdup(j->a->mirrors[i]));
+}
+
+static void job_init(struct fetch_ctx *c, struct job *j, struct mb_fetch_item *it,
+		     const char *cwd)
+{
+	memset(j, 0, sizeof *j);
+	j->ctx = c;
+	j->item = it;
+	j->a = it->artifact;
+	j->hex = it->artifact->sha256;
+	j->fd = j->lock_fd = -1;
+	j->state = ST_START;
+	memset(it->sha256, 0, sizeof it->sha256);
+	it->status = MB_FETCH_PENDING;
+	it->blob_path = it->source = it->error = NULL;
+	it->size = it->artifact->size;
+	it->cached = it->unverified = false;
+	it->attempts = 0;
+	it->error_code = 0;
+	build_sources(j, cwd);
+}
+
+static void job_free(struct job *j)
+{
+	size_t i;
+
+	if (j->state != ST_DONE) {
+		close_partial(j, false);
+		job_finish(j);
+	}
+	for (i = 0; i < j->n_sources; i++)
+		free(j->sources[i]);
+	free(j->sources);
+	free(j->part_path);
+	sbuf_free(&j->log);
+}
+
+/* ---- the loop ---- */
+
+/* Largest first, so the longest transfer starts at once; unknown sizes last. */
+static int by_size_desc(const void *pa, const void *pb)
+{
+	const struct job *a = *(struct job *const *)pa, *b = *(struct job *const *)pb;
+	int64_t x = a->a->size, y = b->a->size;
+
+	return (x < y) - (x > y);
+}
+
+static void collect_done(struct fetch_ctx *c)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(c->multi, &left))) {
+		struct job *j = NULL;
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+		if (j)
+			on_done(j, m->data.result);
+	}
+}
+
+/* Start what is due, as far as the slots allow; returns the ms until the
+ * next job is due (or 1000). */
+static long schedule(struct fetch_ctx *c, struct job **order, size_t n, int jobs,
+		     size_t *left)
+{
+	int64_t t = now_ms(), next = t + 1000;
+	size_t i;
+
+	*left = 0;
+	for (i = 0; i < n; i++) {
+		struct job *j = order[i];
+		if (j->state == ST_DONE || j->state == ST_ACTIVE) {
+			*left += j->state == ST_ACTIVE;
+			continue;
+		}
+		if (j->wake_ms <= t && c->active < jobs) {
+			if (j->state == ST_START)
+				job_begin(j);
+			if (j->state == ST_READY && j->wake_ms <= now_ms())
+				start_request(j);
+			t = now_ms();
+		}
+		if (j->state != ST_DONE) {
+			(*left)++;
+			if (j->state != ST_ACTIVE && j->wake_ms < next)
+				next = j->wake_ms;
+		}
+	}
+	return next > t ? (long)(next - t) : 0;
+}
+
+static void run_jobs(struct fetch_ctx *c, struct job **order, size_t n, int jobs)
+{
+	size_t left;
+	int running;
+
+	for (;;) {
+		long wait = schedule(c, order, n, jobs, &left);
+		if (left == 0)
+			break;
+		curl_multi_perform(c->multi, &running);
+		collect_done(c);
+		if (c->active > 0 || wait > 0)
+			curl_multi_poll(c->multi, NULL, 0, c->active > 0 && wait > 100 ? 100 : (int)wait,
+					NULL);
+	}
+}
+
+static int summarize(struct mb_fetch_item *items, size_t n, struct mb_err *err)
+{
+	size_t i, failed = 0, first = n;
+	int code = 0;
+
+	for (i = 0; i < n; i++) {
+		if (items[i].status == MB_FETCH_OK)
+			continue;
+		failed++;
+		if (first == n)
+			first = i;
+		if (items[i].error_code == MB_EINTEGRITY || !code)
+			code = items[i].error_code ? items[i].error_code : MB_EFETCH;
+	}
+	if (!failed)
+		return 0;
+	if (failed == 1)
+		return mb_errf(err, code, "%s", items[first].error);
+	return mb_errf(err, code, "%zu of %zu artifacts failed; first: %s", failed, n,
+		       items[first].error);
+}
+
+static int check_inputs(const struct mb_fetch_opts *o, struct mb_fetch_item *items, size_t n,
+			struct mb_err *err)
+{
+	size_t i;
+
+	if (!o->cache || !o->cache->dir)
+		return mb_errf(err, MB_EFAIL, "internal: fetch without an open cache");
+	for (i = 0; i < o->n_mirrors; i++) {
+		char *u = mb_fetch_mirror_url(o->mirrors[i], "x", "/");
+		if (!u)
+			return mb_errf(err, MB_EINPUT,
+				       "mirror '%s': only directories, file://, http:// and https:// are supported",
+				       o->mirrors[i]);
+		free(u);
+	}
+	if (o->cacert && access(o->cacert, R_OK) < 0)
+		return mb_errno(err, MB_EINPUT, errno, "--cacert %s", o->cacert);
+	for (i = 0; i < n; i++) {
+		const struct mb_artifact *a = items[i].artifact;
+		if (!mb_artifact_pinned(a) && !o->allow_unpinned)
+			return mb_errf(err, MB_EINPUT,
+				       "%s%s%s is unpinned (no sha256): pass --allow-unpinned to fetch it",
+				       items[i].label ? items[i].label : "", items[i].label ? ": " : "",
+				       a->filename);
+	}
+	return 0;
+}
+
+static const char *ca_bundle(const struct mb_fetch_opts *o)
+{
+	const char *v;
+
+	if (o->cacert)
+		return o->cacert;
+	if ((v = getenv("SSL_CERT_FILE")) && *v)
+		return v;
+	if ((v = getenv("CURL_CA_BUNDLE")) && *v)
+		return v;
+	return NULL;
+}
+
+int mb_fetch_artifacts(const struct mb_fetch_opts *o, struct mb_fetch_item *items,
+		       size_t n, struct mb_err *err)
+{
+	struct fetch_ctx c = { 0 };
+	struct job *jobs;
+	struct job **order;
+	char cwd[4096];
+	size_t i;
+	int rc;
+
+	if ((rc = check_inputs(o, items, n, err)) < 0)
+		return rc;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return mb_errf(err, MB_EFAIL, "cannot initialise libcurl");
+	c.o = o;
+	load_tuning(o, &c.t);
+	c.cainfo = ca_bundle(o);
+	c.rng = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16) ^ (uint32_t)(uintptr_t)&c;
+	c.multi = curl_multi_init();
+	if (!c.multi) {
+		curl_global_cleanup();
+		return mb_errf(err, MB_EFAIL, "cannot initialise libcurl");
+	}
+	if (!getcwd(cwd, sizeof cwd))
+		snprintf(cwd, sizeof cwd, "/");
+	jobs = xcalloc(n ? n : 1, sizeof *jobs);
+	order = xcalloc(n ? n : 1, sizeof *order);
+	for (i = 0; i < n; i++) {
+		job_init(&c, &jobs[i], &items[i], cwd);
+		order[i] = &jobs[i];
+	}
+	qsort(order, n, sizeof *order, by_size_desc);
+	run_jobs(&c, order, n, o->jobs > 0 ? o->jobs : MB_FETCH_DEFAULT_JOBS);
+	for (i = 0; i < n; i++)
+		job_free(&jobs[i]);
+	free(order);
+	free(jobs);
+	curl_multi_cleanup(c.multi);
+	curl_global_cleanup();
+	return summarize(items, n, err);
+}
+
+void mb_fetch_item_release(struct mb_fetch_item *item)
+{
+	free(item->blob_path);
+	free(item->source);
+	free(item->error);
+	item->blob_path = item->source = item->error = NULL;
+}
+
+int mb_fetch_plan(const struct mb_fetch_opts *o, const struct mb_plan *plan,
+		  struct mb_fetch_list *out, struct mb_err *err)
+{
+	size_t i, k, cap = 0;
+
+	out->items = NULL;
+	out->n = 0;
+	for (i = 0; i < plan->n_steps; i++) {
+		const struct mb_recipe *r = plan->steps[i].recipe;
+		for (k = 0; k < r->n_artifacts; k++) {
+			struct mb_fetch_item *it = VEC_PUSH(out->items, out->n, cap);
+			memset(it, 0, sizeof *it);
+			it->artifact = &r->artifacts[k];
+			it->label = r->name;
+		}
+	}
+	return mb_fetch_artifacts(o, out->items, out->n, err);
+}
+
+void mb_fetch_list_free(struct mb_fetch_list *list)
+{
+	size_t i;
+
+	for (i = 0; i < list->n; i++)
+		mb_fetch_item_release(&list->items[i]);
+	free(list->items);
+	list->items = NULL;
+	list->n = 0;
+}
