@@ -69,6 +69,7 @@ struct unpack {
 	struct archive *disk;
 	struct seen seen;
 	const char *what;       /* the archive, for messages */
+	const struct mb_archive_hooks *hooks;
 	struct mb_err *err;
 };
 
@@ -175,10 +176,13 @@ static int copy_data(struct unpack *u, struct archive *in, const char *rel)
 	la_int64_t off;
 	int r;
 
-	while ((r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK)
+	while ((r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK) {
 		if (archive_write_data_block(u->disk, buf, len, off) < ARCHIVE_OK)
 			return mb_errf(u->err, MB_EFAIL, "cannot write %s: %s", rel,
 				       archive_error_string(u->disk));
+		if (u->hooks && u->hooks->data)
+			u->hooks->data(u->hooks->ctx, rel, buf, len);
+	}
 	if (r != ARCHIVE_EOF)
 		return mb_errf(u->err, MB_EINTEGRITY, "%s: damaged archive at '%s': %s", u->what,
 			       rel, archive_error_string(in));
@@ -208,6 +212,9 @@ static int unpack_entry(struct unpack *u, struct archive *in, struct archive_ent
 		if (rc == 0 && archive_write_finish_entry(u->disk) < ARCHIVE_OK)
 			rc = mb_errf(u->err, MB_EFAIL, "cannot write %s: %s", rel,
 				     archive_error_string(u->disk));
+		if (rc == 0 && u->hooks && u->hooks->done && archive_entry_filetype(e) == AE_IFREG &&
+		    !archive_entry_hardlink(e))
+			rc = u->hooks->done(u->hooks->ctx, rel, archive_entry_perm(e), u->err);
 	}
 	free(rel);
 	return rc;
@@ -300,10 +307,17 @@ static int find_top(struct unpack *u, const char *path)
 
 int mb_archive_extract(const char *path, const char *dest, unsigned flags, struct mb_err *err)
 {
+	return mb_archive_extract_hooked(path, dest, flags, NULL, err);
+}
+
+int mb_archive_extract_hooked(const char *path, const char *dest, unsigned flags,
+			      const struct mb_archive_hooks *hooks, struct mb_err *err)
+{
 	struct unpack u;
 	struct archive *in;
 	int rc = unpack_init(&u, path, dest, flags, err);
 
+	u.hooks = hooks;
 	if (rc == 0 && (flags & MB_ARCHIVE_STRIP_TOP))
 		rc = find_top(&u, path);
 	if (rc < 0) {

@@ -16,6 +16,18 @@ enum {
  * bits are dropped. */
 int mb_archive_extract(const char *path, const char *dest, unsigned flags, struct mb_err *err);
 
+/* Called for each regular file as it is written: its bytes in order, then
+ * done() with its path inside dest and its mode.  Lets a caller hash what
+ * it unpacks in the same pass. */
+struct mb_archive_hooks {
+	void (*data)(void *ctx, const char *rel, const void *buf, size_t len);
+	int (*done)(void *ctx, const char *rel, unsigned mode, struct mb_err *err);
+	void *ctx;
+};
+
+int mb_archive_extract_hooked(const char *path, const char *dest, unsigned flags,
+			      const struct mb_archive_hooks *hooks, struct mb_err *err);
+
 /* A .conda: every info-*.tar.* and pkg-*.tar.* member of the outer zip,
  * wherever it sits and in whatever order, is unpacked into dest as it
  * streams by (no temporary copy). */

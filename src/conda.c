@@ -485,15 +485,6 @@ static int check_placeholders(const struct mb_stage_ctx *ctx, const struct pkg *
 
 /* ---- noarch: python entry points ---- */
 
-/* `#!python` when it fits in the kernel's 127 bytes; else the sh trick
- * that pip and conda use for long paths. */
-static char *python_shebang(const char *python)
-{
-	if (strlen(python) + 2 <= SHEBANG_MAX)
-		return xasprintf("#!%s\n", python);
-	return xasprintf("#!/bin/sh\n'''exec' \"%s\" \"$0\" \"$@\"\n' '''\n", python);
-}
-
 static int write_entry_point(const struct mb_stage_ctx *ctx, const char *spec,
 			     struct mb_owned *owned, struct mb_err *err)
 {
@@ -506,7 +497,7 @@ static int write_entry_point(const struct mb_stage_ctx *ctx, const char *spec,
 	    !path_is_contained(name, NULL) || strchr(name, '/'))
 		return mb_errf(err, MB_EINTEGRITY, "info/link.json: bad entry point '%.100s'", spec);
 	root_len = strcspn(func, ".");
-	shebang = python_shebang(ctx->python_exe ? ctx->python_exe : "/usr/bin/env python3");
+	shebang = mb_python_shebang(ctx->python_exe ? ctx->python_exe : "/usr/bin/env python3");
 	text = xasprintf("%s# -*- coding: utf-8 -*-\nimport re\nimport sys\n\nfrom %s import %.*s\n\n"
 			 "if __name__ == '__main__':\n"
 			 "    sys.argv[0] = re.sub(r'(-script\\.pyw?|\\.exe)?$', '', sys.argv[0])\n"

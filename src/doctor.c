@@ -73,7 +73,7 @@ static char *version_after(const char *text, const char *marker)
 	return n ? xstrndup(p, n) : NULL;
 }
 
-static char *glibc_version(void)
+char *mb_host_glibc(void)
 {
 	/* For tests, and for judging a target host from another machine. */
 	const char *fake = getenv("MAMBABOOT_FAKE_GLIBC");
@@ -177,7 +177,7 @@ void mb_facts_probe(struct mb_facts *f, const char *prefix, const char *cache)
 
 	memset(f, 0, sizeof *f);
 	f->free_prefix = f->free_cache = -1;
-	f->glibc = glibc_version();
+	f->glibc = mb_host_glibc();
 	if (uname(&u) == 0) {
 		f->kernel = xstrdup(u.release);
 		f->arch = xstrdup(u.machine);

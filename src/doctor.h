@@ -46,6 +46,10 @@ void mb_checks_free(struct mb_checks *c);
 
 const char *mb_check_status_name(enum mb_check_status s);
 
+/* The host's glibc version ("2.17"); NULL when the C library is not
+ * glibc.  MAMBABOOT_FAKE_GLIBC overrides it (tests, judging another host). */
+char *mb_host_glibc(void);
+
 /* The CUDA toolkit: $CUDA_HOME, else the directory above the nvcc on
  * PATH, else /usr/local/cuda if it exists; NULL if none. */
 char *mb_find_cuda_home(void);

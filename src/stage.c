@@ -32,3 +32,10 @@ void mb_owned_free(struct mb_owned *o)
 	free(o->v);
 	memset(o, 0, sizeof *o);
 }
+
+char *mb_python_shebang(const char *python)
+{
+	if (strlen(python) + 2 <= 127 && !strchr(python, ' '))
+		return xasprintf("#!%s\n", python);
+	return xasprintf("#!/bin/sh\n'''exec' \"%s\" \"$0\" \"$@\"\n' '''\n", python);
+}

@@ -57,4 +57,9 @@ struct mb_owned_file *mb_owned_add(struct mb_owned *o, const char *path,
 				   int64_t size, mode_t mode);
 void mb_owned_free(struct mb_owned *o);
 
+/* The first line(s) of a script run by `python`: `#!python` when it fits in
+ * the kernel's 127 bytes and has no space, else the /bin/sh trick that pip
+ * and conda use. */
+char *mb_python_shebang(const char *python);
+
 #endif
