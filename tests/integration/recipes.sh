@@ -98,4 +98,29 @@ trap_case "wheel 0.46 is refused (wheel.bdist_wheel)" wheel 0.43.0 0.46.0 "needs
 trap_case "transformers 4.39 is refused" transformers 4.38.2 4.39.0 "needs transformers"
 trap_case "causal-conv1d 1.1 is refused (ABI-coupled with mamba 1.2)" causal-conv1d 1.2.0 1.1.3 "causal-conv1d"
 trap_case "gcc 11 is refused" gcc 10.4.0 11.4.0 "needs gcc =10"
+
+# compat.yaml (doctor's data): every version range in it is one plan accepts.
+C="$MB_ROOT/share/mambaboot/compat.yaml"
+mkdir -p "$T_TMP/compat/stacks"
+printf 'name: x\nversion: "1.0"\nkind: conda\nartifacts:\n  - url: https://example.org/x-1.0-0.conda\n' > "$T_TMP/compat/x.yaml"
+if python3 - "$C" "$T_TMP/compat/stacks/ranges.yaml" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+ranges = re.findall(r'^\s*-?\s*(?:nvcc|cuda|torch|runs_on):\s*"([^"]+)"', text, re.M)
+for flow in re.findall(r'(?:when|need):\s*\{([^}]*)\}', text):
+    ranges += re.findall(r'"([^"]+)"', flow)
+for item in re.findall(r'^\s*(?:what|needed_by):\s*"\S+ ([^"]+)"', text, re.M):
+    ranges.append(item)
+assert len(ranges) > 30, ranges
+with open(sys.argv[2], "w") as f:
+    f.write("stack: ranges\ntargets: [x]\nconstraints:\n")
+    for i, r in enumerate(ranges):
+        f.write('  r%d: "%s"\n' % (i, r))
+PY
+then
+	run_mb plan --recipes "$T_TMP/compat" ranges
+	expect_rc "every range in compat.yaml parses as a constraint" 0
+else
+	fail "compat.yaml ranges extracted" "$C"
+fi
 done_testing
