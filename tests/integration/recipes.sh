@@ -123,4 +123,22 @@ then
 else
 	fail "compat.yaml ranges extracted" "$C"
 fi
+
+# The reference tree_sha256 (tests/tools/tree_sha256.py, which pinned the
+# source recipes): the SPEC listing, from a tarball and from a directory.
+mkdir -p "$T_TMP/tree/top/a" && cd "$T_TMP/tree" || exit 1
+printf 'x\n' > top/a/b; printf 'y\n' > top/a-b; printf '#!/bin/sh\n' > top/run; chmod 755 top/run
+printf 'z\n' > top/a.txt; ln -s a/b top/link
+tar -cf tree.tar top && cd "$MB_ROOT" || exit 1
+h() { printf "$1" | sha256sum | cut -d' ' -f1; }
+want=$(printf 'a-b\tf\t%s\na.txt\tf\t%s\na/b\tf\t%s\nlink\tl\ta/b\nrun\tx\t%s\n' \
+	"$(h 'y\n')" "$(h 'z\n')" "$(h 'x\n')" "$(h '#!/bin/sh\n')")
+got=$(python3 tests/tools/tree_sha256.py --listing "$T_TMP/tree/tree.tar")
+[ "$got" = "$want" ] && ok "tree_sha256 listing: bytewise order, f/x/l, top dir stripped" ||
+	fail "tree_sha256 listing" "got:" "$got" "want:" "$want"
+a=$(python3 tests/tools/tree_sha256.py "$T_TMP/tree/tree.tar")
+b=$(python3 tests/tools/tree_sha256.py "$T_TMP/tree/top")
+c=$(printf '%s\n' "$want" | sha256sum | cut -d' ' -f1)
+[ "$a" = "$b" ] && [ "$a" = "$c" ] && ok "tree_sha256 of the tarball = of the unpacked directory = sha256 of the listing" ||
+	fail "tree_sha256 agreement" "tar $a dir $b listing $c"
 done_testing
