@@ -40,17 +40,22 @@ def _entries_from_dir(root):
     return out
 
 
+def _clean(name):
+    """'./pkg//a/' -> 'pkg/a': the path, without '.' and empty components."""
+    return b"/".join(p for p in name.split(b"/") if p not in (b"", b"."))
+
+
 def _entries_from_tar(path):
     out = []
     with tarfile.open(path, "r:*", encoding="utf-8", errors="surrogateescape") as tar:
         members = [m for m in tar.getmembers() if m.isfile() or m.issym() or m.islnk()
                    or m.isdir()]
-        names = [os.fsencode(m.name).strip(b"/") for m in members]
+        names = [_clean(os.fsencode(m.name)) for m in members]
         tops = {n.split(b"/", 1)[0] for n in names}
         strip = len(tops) == 1 and all(
             b"/" in n or m.isdir() for n, m in zip(names, members))
         for name, m in zip(names, members):
-            if m.isdir():
+            if m.isdir() or not name:
                 continue
             if strip:
                 name = name.split(b"/", 1)[1]
