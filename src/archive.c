@@ -115,6 +115,9 @@ static int entry_path(struct unpack *u, struct archive_entry *e, char **rel)
 	const char *raw = archive_entry_pathname(e);
 	char *norm;
 
+	if (!raw) /* not representable in the C locale: take the UTF-8 bytes */
+		raw = archive_entry_pathname_utf8(e);
+
 	*rel = NULL;
 	if (!raw)
 		return unsafe(u, "?", "no name");

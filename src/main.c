@@ -1,4 +1,5 @@
 /* Argument parsing and command dispatch; nothing else. */
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -69,6 +70,10 @@ int main(int argc, char **argv)
 		return fail(&err);
 	}
 	cli_catch_signals();
+	/* Archive member names are UTF-8: a C locale could not convert them. */
+	if (!setlocale(LC_CTYPE, "") || !strcmp(setlocale(LC_CTYPE, NULL), "C") ||
+	    !strcmp(setlocale(LC_CTYPE, NULL), "POSIX"))
+		setlocale(LC_CTYPE, "C.UTF-8");
 	rc = cli_parse(commands[i], argc - 1, argv + 1, &opts, &err);
 	if (rc == 0)
 		rc = commands[i]->run(&opts, &err);

@@ -1,14 +1,36 @@
 /* Dispatch of the install stages on a recipe's kind. */
 #include "stages.h"
 
+#include <stdlib.h>
+#include <sys/utsname.h>
+
 #include "build.h"
 #include "conda.h"
+#include "doctor.h"
+#include "wheel.h"
+
+/* Every wheel of the recipe against the plan's python and this host. */
+static int check_wheels(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
+			struct mb_err *err)
+{
+	struct utsname u;
+	struct mb_host host;
+	char *glibc = mb_host_glibc();
+	size_t i;
+	int rc = 0;
+
+	host.glibc = glibc;
+	host.machine = uname(&u) == 0 ? u.machine : "unknown";
+	for (i = 0; rc == 0 && i < r->n_artifacts; i++)
+		rc = mb_wheel_check_tags(r->artifacts[i].filename, ctx->python_xy, &host, err);
+	free(glibc);
+	return rc;
+}
 
 int mb_stage_check(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
 		   struct mb_err *err)
 {
-	(void)ctx, (void)r, (void)err;
-	return 0;
+	return r->kind == MB_KIND_WHEEL ? check_wheels(ctx, r, err) : 0;
 }
 
 int mb_stage_artifact(const struct mb_stage_ctx *ctx, const struct mb_recipe *r, size_t i,
@@ -20,8 +42,11 @@ int mb_stage_artifact(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
 	switch (r->kind) {
 	case MB_KIND_CONDA:
 		return mb_conda_install(ctx, blob, sha256, a->filename, a->url, owned, err);
+	case MB_KIND_WHEEL:
+		return mb_wheel_install(ctx, blob, a->filename, sha256, owned, err);
 	default:
-		return mb_errf(err, MB_EFAIL, "internal: %s artifacts are not staged", mb_kind_name(r->kind));
+		return mb_errf(err, MB_EFAIL, "internal: %s artifacts are not staged",
+			       mb_kind_name(r->kind));
 	}
 }
 

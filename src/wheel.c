@@ -1,0 +1,1074 @@
+/* Wheels, as pip installs them: tags checked, the one .dist-info found,
+ * RECORD verified as the bytes are unpacked, the schemes mapped, `#!python`
+ * rewritten, console and gui scripts written as pip writes them, and a new
+ * RECORD, INSTALLER and REQUESTED so that pip can list, check and uninstall.
+ *
+ * A wheel is unpacked once into the cache (keyed by sha256, with a manifest
+ * of digests and modes) and linked from there, like uv. */
+#define _XOPEN_SOURCE 700
+
+#include "wheel.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "cache.h"
+#include "digest.h"
+#include "fsutil.h"
+#include "util.h"
+
+#define META_MAX (16u << 20)
+
+/* ---- the file name and its tags (PEP 425) ---- */
+
+struct wheel_name {
+	char *buf;
+	const char *dist, *version, *py, *abi, *plat;
+};
+
+static int parse_name(const char *filename, struct wheel_name *w, struct mb_err *err)
+{
+	char *parts[6], *p;
+	size_t n = 0;
+
+	memset(w, 0, sizeof *w);
+	if (!str_endswith(filename, ".whl"))
+		return mb_errf(err, MB_EINPUT, "%s: not a wheel file name", filename);
+	w->buf = xstrndup(filename, strlen(filename) - 4);
+	for (p = w->buf; n < 6;) {
+		parts[n++] = p;
+		p = strchr(p, '-');
+		if (!p)
+			break;
+		*p++ = '\0';
+	}
+	if (p || (n != 5 && n != 6)) {
+		free(w->buf);
+		w->buf = NULL;
+		return mb_errf(err, MB_EINPUT, "%s: not NAME-VERSION[-BUILD]-PY-ABI-PLATFORM.whl", filename);
+	}
+	w->dist = parts[0];
+	w->version = parts[1];
+	w->py = parts[n - 3];
+	w->abi = parts[n - 2];
+	w->plat = parts[n - 1];
+	return 0;
+}
+
+/* Does one of the dot-separated tags in `set` satisfy ok(tag)? */
+static bool any_tag(const char *set, bool (*ok)(const char *tag, const void *ctx),
+		    const void *ctx)
+{
+	char *copy = xstrdup(set), *t, *save = NULL;
+	bool found = false;
+
+	for (t = strtok_r(copy, ".", &save); t && !found; t = strtok_r(NULL, ".", &save))
+		found = ok(t, ctx);
+	free(copy);
+	return found;
+}
+
+struct pyabi {
+	int major, minor;
+	const char *abi;
+};
+
+/* pip's compatible tags for CPython X.Y: cpXY with its own ABI, abi3 or
+ * none; cpXy (y <= Y) with abi3; pyX, pyXy (y <= Y) with none. */
+static bool py_tag_ok(const char *tag, const void *ctx)
+{
+	const struct pyabi *t = ctx;
+	int maj, min = -1, n = 0;
+	bool cp = !strncmp(tag, "cp", 2), py = !strncmp(tag, "py", 2);
+
+	if ((!cp && !py) || sscanf(tag + 2, "%1d%d%n", &maj, &min, &n) < 1)
+		return false;
+	if (maj != t->major || (min > t->minor))
+		return false;
+	if (!strcmp(t->abi, "none"))
+		return py || (cp && min == t->minor);
+	if (!strcmp(t->abi, "abi3"))
+		return cp && min >= 2;
+	/* cp310 / cp310m / cp310d ...: the interpreter's own ABI */
+	return cp && min == t->minor && !strncmp(t->abi, tag, strlen(tag));
+}
+
+static bool abi_tag_ok(const char *abi, const void *ctx)
+{
+	struct pyabi t = *(const struct pyabi *)ctx;
+	const char *py = t.abi; /* the python tag set, passed through */
+
+	t.abi = abi;
+	return any_tag(py, py_tag_ok, &t);
+}
+
+struct plat_ctx {
+	const struct mb_host *host;
+	int need_major, need_minor; /* the glibc a refused manylinux tag wanted */
+};
+
+static bool glibc_at_least(const char *have, int major, int minor)
+{
+	int a = 0, b = 0;
+	return have && sscanf(have, "%d.%d", &a, &b) >= 1 && (a > major || (a == major && b >= minor));
+}
+
+static bool plat_tag_ok(const char *tag, const void *vctx)
+{
+	struct plat_ctx *ctx = (struct plat_ctx *)vctx;
+	const char *m = ctx->host->machine;
+	size_t ml = strlen(m);
+	int maj = 0, min = 0, n = 0;
+
+	if (!strcmp(tag, "any"))
+		return true;
+	if (strlen(tag) <= ml || strcmp(tag + strlen(tag) - ml, m) != 0 || tag[strlen(tag) - ml - 1] != '_')
+		return false;
+	if (!strncmp(tag, "linux_", 6))
+		return strlen(tag) == 6 + ml;
+	if (!strncmp(tag, "manylinux1_", 11))
+		maj = 2, min = 5;
+	else if (!strncmp(tag, "manylinux2010_", 14))
+		maj = 2, min = 12;
+	else if (!strncmp(tag, "manylinux2014_", 14))
+		maj = 2, min = 17;
+	else if (sscanf(tag, "manylinux_%d_%d_%n", &maj, &min, &n) != 2 || n == 0)
+		return false;
+	if (glibc_at_least(ctx->host->glibc, maj, min))
+		return true;
+	if (!ctx->need_major || maj < ctx->need_major || (maj == ctx->need_major && min < ctx->need_minor))
+		ctx->need_major = maj, ctx->need_minor = min;
+	return false;
+}
+
+int mb_wheel_check_tags(const char *filename, const char *python_xy,
+			const struct mb_host *host, struct mb_err *err)
+{
+	struct plat_ctx pc = { host, 0, 0 };
+	struct wheel_name w;
+	struct pyabi t;
+	int rc = parse_name(filename, &w, err);
+
+	if (rc < 0)
+		return rc;
+	if (python_xy && sscanf(python_xy, "%d.%d", &t.major, &t.minor) == 2) {
+		t.abi = w.py;
+		if (!any_tag(w.abi, abi_tag_ok, &t))
+			rc = mb_errf(err, MB_EINPUT,
+				     "%s is built for %s-%s, which Python %s cannot load", filename,
+				     w.py, w.abi, python_xy);
+	}
+	if (rc == 0 && !any_tag(w.plat, plat_tag_ok, &pc)) {
+		if (pc.need_major)
+			rc = mb_errf(err, MB_EINPUT,
+				     "%s needs glibc >= %d.%d (%s), and this host has %s%s", filename,
+				     pc.need_major, pc.need_minor, w.plat, host->glibc ? "glibc " : "no glibc",
+				     host->glibc ? host->glibc : "");
+		else
+			rc = mb_errf(err, MB_EINPUT, "%s is built for %s, not for this %s Linux host",
+				     filename, w.plat, host->machine);
+	}
+	free(w.buf);
+	return rc;
+}
+
+/* ---- RECORD ---- */
+
+static int b64url_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '-' ? 62 : c == '_' ? 63 : -1;
+}
+
+/* "sha256=<urlsafe base64, no padding>" -> 64 hex digits. */
+static bool decode_sha256(const char *field, size_t len, char hex[65])
+{
+	unsigned char raw[33];
+	size_t i, n = 0;
+	unsigned acc = 0;
+	int bits = 0;
+
+	if (len < 7 || strncmp(field, "sha256=", 7) != 0)
+		return false;
+	for (i = 7; i < len && field[i] != '='; i++) {
+		int v = b64url_value(field[i]);
+		if (v < 0 || n >= sizeof raw)
+			return false;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			raw[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if (n != 32)
+		return false;
+	hex_encode(raw, 32, hex);
+	return true;
+}
+
+/* One CSV field (RFC 4180 quoting, as Python's csv module writes). */
+static const char *csv_field(const char *p, const char *end, struct sbuf *out)
+{
+	out->len = 0;
+	sbuf_add(out, "", 0);
+	if (p < end && *p == '"') {
+		for (p++; p < end; p++) {
+			if (*p == '"' && p + 1 < end && p[1] == '"')
+				sbuf_add(out, p++, 1);
+			else if (*p == '"')
+				break;
+			else
+				sbuf_add(out, p, 1);
+		}
+		p++;
+	} else {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		const char *stop = comma ? comma : end;
+		sbuf_add(out, p, (size_t)(stop - p));
+		p = stop;
+	}
+	return p < end && *p == ',' ? p + 1 : end + 1;
+}
+
+long mb_record_parse(const char *text, size_t len, struct mb_record_entry **out)
+{
+	const char *p = text, *end = text + len;
+	struct mb_record_entry *v = NULL;
+	struct sbuf f = { 0 };
+	size_t n = 0, cap = 0;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p)), *q;
+		const char *stop = eol ? eol : end;
+		struct mb_record_entry *e;
+
+		if (stop > p && stop[-1] == '\r')
+			stop--;
+		if (stop == p) {
+			p = (eol ? eol : end) + 1;
+			continue;
+		}
+		e = VEC_PUSH(v, n, cap);
+		memset(e, 0, sizeof *e);
+		e->size = -1;
+		q = csv_field(p, stop, &f);
+		e->path = xstrdup(f.s);
+		if (q <= stop) {
+			q = csv_field(q, stop, &f);
+			if (f.len && !decode_sha256(f.s, f.len, e->hash))
+				e->hash[0] = '\0'; /* another algorithm: not checked */
+		}
+		if (q <= stop) {
+			char *endp;
+			csv_field(q, stop, &f);
+			if (f.len)
+				e->size = strtoll(f.s, &endp, 10);
+			if (f.len && (*endp || e->size < 0)) {
+				sbuf_free(&f);
+				mb_record_free(v, (long)n);
+				return -1;
+			}
+		}
+		if (!e->path[0]) {
+			sbuf_free(&f);
+			mb_record_free(v, (long)n);
+			return -1;
+		}
+		p = (eol ? eol : end) + 1;
+	}
+	sbuf_free(&f);
+	*out = v;
+	return (long)n;
+}
+
+void mb_record_free(struct mb_record_entry *v, long n)
+{
+	long i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].path);
+	free(v);
+}
+
+/* ---- which members the zip marks executable ----
+ *
+ * pip decides a file's mode from the high 16 bits of its central-directory
+ * "external attributes", whatever system made the zip; libarchive does not
+ * expose them, so the central directory is read here. */
+
+static uint32_t le(const unsigned char *p, int n)
+{
+	uint32_t v = 0;
+	while (n--)
+		v = v << 8 | p[n];
+	return v;
+}
+
+static uint64_t le64(const unsigned char *p)
+{
+	return (uint64_t)le(p, 4) | (uint64_t)le(p + 4, 4) << 32;
+}
+
+/* Offset and size of the central directory, from the (zip64) end record. */
+static int find_central(FILE *f, uint64_t *off, uint64_t *size)
+{
+	unsigned char buf[65536 + 22], *p;
+	long len, tail;
+
+	if (fseek(f, 0, SEEK_END) < 0 || (len = ftell(f)) < 22)
+		return -1;
+	tail = len < (long)sizeof buf ? len : (long)sizeof buf;
+	if (fseek(f, len - tail, SEEK_SET) < 0 || fread(buf, 1, (size_t)tail, f) != (size_t)tail)
+		return -1;
+	for (p = buf + tail - 22; p >= buf && le(p, 4) != 0x06054b50; p--)
+		;
+	if (p < buf)
+		return -1;
+	*size = le(p + 12, 4);
+	*off = le(p + 16, 4);
+	if (*off == 0xffffffffu && p - buf >= 20 && le(p - 20, 4) == 0x07064b50) {
+		unsigned char z[56];
+		if (fseek(f, (long)le64(p - 20 + 8), SEEK_SET) < 0 || fread(z, 1, 56, f) != 56 ||
+		    le(z, 4) != 0x06064b50)
+			return -1;
+		*size = le64(z + 40);
+		*off = le64(z + 48);
+	}
+	return *size <= (1u << 28) ? 0 : -1;
+}
+
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+static void names_free(struct names *nm)
+{
+	size_t i;
+
+	for (i = 0; i < nm->n; i++)
+		free(nm->v[i]);
+	free(nm->v);
+	memset(nm, 0, sizeof *nm);
+}
+
+/* The members whose external attributes say "regular file, executable"
+ * (sorted, for bsearch).  An unreadable directory yields none. */
+static void exec_members(const char *zip, struct names *out)
+{
+	FILE *f = fopen(zip, "rb");
+	unsigned char *cd = NULL, *p, *end;
+	uint64_t off, size;
+
+	memset(out, 0, sizeof *out);
+	if (!f || find_central(f, &off, &size) < 0 || fseek(f, (long)off, SEEK_SET) < 0)
+		goto done;
+	cd = xmalloc(size ? size : 1);
+	if (fread(cd, 1, size, f) != size)
+		goto done;
+	for (p = cd, end = cd + size; p + 46 <= end && le(p, 4) == 0x02014b50;) {
+		uint32_t nlen = le(p + 28, 2), xlen = le(p + 30, 2), clen = le(p + 32, 2);
+		uint32_t mode = le(p + 38, 4) >> 16;
+		if (p + 46 + nlen > end)
+			break;
+		if ((mode & 0170000) == 0100000 && (mode & 0111))
+			*VEC_PUSH(out->v, out->n, out->cap) = xstrndup((const char *)p + 46, nlen);
+		p += 46 + nlen + xlen + clen;
+	}
+	if (out->n)
+		qsort(out->v, out->n, sizeof *out->v, strptr_cmp);
+done:
+	free(cd);
+	if (f)
+		fclose(f);
+}
+
+
+#define MANIFEST ".mambaboot-manifest"
+
+struct mfile {
+	char *path;
+	char hex[MB_SHA256_HEX];
+	long long size;
+	unsigned mode;
+};
+
+struct manifest {
+	struct mfile *v;
+	size_t n, cap;
+};
+
+static void manifest_free(struct manifest *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		free(m->v[i].path);
+	free(m->v);
+	memset(m, 0, sizeof *m);
+}
+
+struct hashing {
+	const char *dir;
+	struct names exec;          /* members the zip marks executable */
+	struct manifest *m;
+	struct mb_sha256 h;
+	bool open;
+	long long size;
+	mode_t umask;
+};
+
+static void hash_data(void *ctx, const char *rel, const void *buf, size_t len)
+{
+	struct hashing *hs = ctx;
+
+	(void)rel;
+	if (!hs->open && mb_sha256_init(&hs->h, NULL) == 0)
+		hs->open = true;
+	if (hs->open)
+		mb_sha256_update(&hs->h, buf, len);
+	hs->size += (long long)len;
+}
+
+/* pip's modes: 0666 & ~umask, or 0777 & ~umask | 0111 for a file the zip
+ * marks executable. */
+static int hash_done(void *ctx, const char *rel, unsigned mode, struct mb_err *err)
+{
+	struct hashing *hs = ctx;
+	struct mfile *f = VEC_PUSH(hs->m->v, hs->m->n, hs->m->cap);
+	char *full = path_join(hs->dir, rel);
+
+	if (!hs->open)
+		hash_data(ctx, rel, "", 0);
+	mb_sha256_final(&hs->h, f->hex);
+	f->path = xstrdup(rel);
+	f->size = hs->size;
+	(void)mode; /* libarchive's idea of it ignores non-Unix zips: use pip's */
+	f->mode = bsearch(&rel, hs->exec.v, hs->exec.n, sizeof *hs->exec.v, strptr_cmp)
+		? ((0777 & ~hs->umask) | 0111) : (0666 & ~hs->umask);
+	hs->open = false;
+	hs->size = 0;
+	if (chmod(full, f->mode) < 0) {
+		free(full);
+		return mb_errno(err, MB_EFAIL, errno, "cannot set the mode of %s", rel);
+	}
+	free(full);
+	return 0;
+}
+
+static int manifest_write(const char *dir, const struct manifest *m, struct mb_err *err)
+{
+	char *path = path_join(dir, MANIFEST);
+	struct sbuf b = { 0 };
+	size_t i;
+	int rc;
+
+	for (i = 0; i < m->n; i++)
+		sbuf_printf(&b, "%s\t%lld\t%o\t%s\n", m->v[i].hex, m->v[i].size, m->v[i].mode,
+			    m->v[i].path);
+	rc = write_file_atomic(path, b.s ? b.s : "", b.len, err);
+	sbuf_free(&b);
+	free(path);
+	return rc;
+}
+
+static int manifest_read(const char *dir, struct manifest *m, struct mb_err *err)
+{
+	char *path = path_join(dir, MANIFEST), *text, *line, *save = NULL;
+	size_t len;
+	int rc = read_file(path, 1u << 28, &text, &len, err);
+
+	memset(m, 0, sizeof *m);
+	free(path);
+	if (rc < 0)
+		return rc;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct mfile f = { 0 };
+		int n = 0;
+		if (sscanf(line, "%64s\t%lld\t%o\t%n", f.hex, &f.size, &f.mode, &n) != 3 || !n ||
+		    !path_is_contained(line + n, NULL))
+			continue;
+		f.path = xstrdup(line + n);
+		*VEC_PUSH(m->v, m->n, m->cap) = f;
+	}
+	free(text);
+	return 0;
+}
+
+static int cmp_mfile(const void *a, const void *b)
+{
+	return strcmp(((const struct mfile *)a)->path, ((const struct mfile *)b)->path);
+}
+
+static char *cache_entry(const struct mb_stage_ctx *ctx, const char *wheel, const char *sha256,
+			 mode_t um, struct mb_err *err)
+{
+	char *entry = mb_cache_unpacked_path(ctx->cache, sha256), *tmp;
+	struct manifest m = { 0 };
+	struct hashing hs = { 0 };
+	struct mb_archive_hooks hooks = { hash_data, hash_done, &hs };
+	struct stat st;
+	int rc;
+
+	if (stat(entry, &st) == 0)
+		return entry;
+	tmp = xasprintf("%s/tmp/%s.%ld", ctx->cache->dir, sha256, (long)getpid());
+	remove_tree(tmp, NULL);
+	hs.dir = tmp;
+	hs.m = &m;
+	hs.umask = um;
+	exec_members(wheel, &hs.exec);
+	rc = mkdir_p(tmp, 0755, err);
+	if (rc == 0)
+		rc = mb_archive_extract_hooked(wheel, tmp, 0, &hooks, err);
+	if (hs.open)
+		mb_sha256_abort(&hs.h);
+	if (rc == 0)
+		rc = manifest_write(tmp, &m, err);
+	if (rc == 0 && rename(tmp, entry) < 0 && errno != EEXIST && errno != ENOTEMPTY)
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot store the wheel in the cache");
+	remove_tree(tmp, NULL);
+	manifest_free(&m);
+	names_free(&hs.exec);
+	free(tmp);
+	if (rc < 0) {
+		free(entry);
+		return NULL;
+	}
+	return entry;
+}
+
+/* ---- installing from the entry ---- */
+
+static int strcasecmp_ascii(const char *a, const char *b)
+{
+	for (; *a && tolower((unsigned char)*a) == tolower((unsigned char)*b); a++, b++)
+		;
+	return tolower((unsigned char)*a) - tolower((unsigned char)*b);
+}
+
+struct inst {
+	const struct mb_stage_ctx *ctx;
+	struct wheel_name name;
+	const char *entry;
+	char *distinfo, *datadir;   /* "X-1.0.dist-info", "X-1.0.data" */
+	char *site;                 /* lib/pythonX.Y/site-packages */
+	struct manifest m;
+	struct mb_owned *owned;
+	size_t first;               /* where this wheel's owned files start */
+	mode_t umask;
+	char **ep_names, **ep_targets; /* console_scripts and gui_scripts */
+	size_t n_ep, cap_ep, cap_ep2;
+	struct mb_err *err;
+};
+
+/* setuptools' wrappers of an entry point EP (EP, EP.exe, EP-script.py,
+ * EP.pya) are not installed: pip writes its own (pip's is_entrypoint_wrapper). */
+static bool is_wrapper(const struct inst *in, const char *rel)
+{
+	const char *base = strrchr(rel, '/');
+	size_t n, i, cut = 0;
+
+	base = base ? base + 1 : rel;
+	n = strlen(base);
+	if (n > 4 && (!strcasecmp_ascii(base + n - 4, ".exe") || !strcasecmp_ascii(base + n - 4, ".pya")))
+		cut = 4;
+	else if (n > 10 && !strcasecmp_ascii(base + n - 10, "-script.py"))
+		cut = 10;
+	for (i = 0; i < in->n_ep; i++)
+		if (strlen(in->ep_names[i]) == n - cut && !strncmp(in->ep_names[i], base, n - cut))
+			return true;
+	return false;
+}
+
+/* A metadata file of the wheel, or *text = NULL. */
+static void read_in_entry(const struct inst *in, const char *rel, char **text, size_t *len)
+{
+	char *path = path_join(in->entry, rel);
+
+	if (read_file(path, META_MAX, text, len, NULL) < 0)
+		*text = NULL;
+	free(path);
+}
+
+/* The one X-V.dist-info whose X is the wheel's project. */
+static int find_distinfo(struct inst *in)
+{
+	size_t i, found = 0;
+	char *want = name_normalize(in->name.dist);
+
+	for (i = 0; i < in->m.n; i++) {
+		const char *p = in->m.v[i].path, *slash = strchr(p, '/');
+		size_t top = slash ? (size_t)(slash - p) : 0;
+		char *dir, *dash, *norm;
+
+		if (top < 11 || strncmp(p + top - 10, ".dist-info", 10) != 0)
+			continue;
+		dir = xstrndup(p, top);
+		if (in->distinfo && !strcmp(dir, in->distinfo)) {
+			free(dir);
+			continue;
+		}
+		dash = strchr(dir, '-');
+		norm = dash ? xstrndup(dir, (size_t)(dash - dir)) : xstrdup(dir);
+		found++;
+		if (found > 1 || !name_equal(norm, want)) {
+			free(norm);
+			free(dir);
+			free(want);
+			return mb_errf(in->err, MB_EINTEGRITY, found > 1 ? "more than one .dist-info directory"
+				       : ".dist-info directory '%s' does not name the wheel's project", dir);
+		}
+		free(norm);
+		in->distinfo = dir;
+	}
+	free(want);
+	if (!in->distinfo)
+		return mb_errf(in->err, MB_EINTEGRITY, "no .dist-info directory");
+	in->datadir = xasprintf("%.*s.data", (int)(strlen(in->distinfo) - 10), in->distinfo);
+	return 0;
+}
+
+static int wheel_version_major(const char *text)
+{
+	const char *v = strstr(text, "Wheel-Version:");
+	char *end;
+	long major;
+
+	if (!v)
+		return -1;
+	major = strtol(v + 14, &end, 10);
+	return end == v + 14 || major < 0 || major > 99 ? -1 : (int)major;
+}
+
+/* WHEEL: "Wheel-Version: 1.x" (2.x and later are refused, as pip does). */
+static int check_wheel_file(struct inst *in)
+{
+	char *rel = xasprintf("%s/WHEEL", in->distinfo), *text;
+	size_t len;
+	int major, rc = 0;
+
+	read_in_entry(in, rel, &text, &len);
+	free(rel);
+	if (!text)
+		return mb_errf(in->err, MB_EINTEGRITY, "%s/WHEEL is missing", in->distinfo);
+	major = wheel_version_major(text);
+	free(text);
+	if (major < 0)
+		rc = mb_errf(in->err, MB_EINTEGRITY, "%s/WHEEL has no Wheel-Version", in->distinfo);
+	else if (major > 1)
+		rc = mb_errf(in->err, MB_EINPUT, "Wheel-Version %d is not supported (1.x is)", major);
+	return rc;
+}
+
+static struct mfile *manifest_find(struct manifest *m, const char *path)
+{
+	struct mfile key = { (char *)path, "", 0, 0 };
+	return bsearch(&key, m->v, m->n, sizeof *m->v, cmp_mfile);
+}
+
+static int record_problem(struct inst *in, const char *fmt, const char *path)
+{
+	char msg[512];
+	struct mb_event ev = { .type = MB_EV_WARN, .msg = msg };
+
+	snprintf(msg, sizeof msg, fmt, in->name.dist, path);
+	if (in->ctx->strict)
+		return mb_errf(in->err, MB_EINTEGRITY, "%s (--strict)", msg);
+	mb_emit(in->ctx->ev, &ev);
+	return 0;
+}
+
+/* RECORD against what the wheel holds: a mismatch is a warning, or with
+ * --strict an error; the pinned sha256 of the wheel is the authority. */
+static int check_record(struct inst *in)
+{
+	char *rel = xasprintf("%s/RECORD", in->distinfo), *text;
+	struct mb_record_entry *rec = NULL;
+	size_t len;
+	long n, i;
+	int rc = 0;
+
+	read_in_entry(in, rel, &text, &len);
+	if (!text) {
+		free(rel);
+		return mb_errf(in->err, MB_EINTEGRITY, "%s/RECORD is missing", in->distinfo);
+	}
+	n = mb_record_parse(text, len, &rec);
+	free(text);
+	if (n < 0)
+		rc = mb_errf(in->err, MB_EINTEGRITY, "%s is malformed", rel);
+	for (i = 0; rc == 0 && i < n; i++) {
+		struct mfile *f;
+		if (!path_is_contained(rec[i].path, NULL))
+			rc = mb_errf(in->err, MB_EINTEGRITY, "RECORD names a path outside the wheel: %.200s",
+				     rec[i].path);
+		else if (!(f = manifest_find(&in->m, rec[i].path)))
+			rc = strcmp(rec[i].path, rel) ? record_problem(in, "%s: RECORD lists %s, which the wheel lacks", rec[i].path) : 0;
+		else if ((rec[i].hash[0] && strcmp(rec[i].hash, f->hex)) ||
+			 (rec[i].size >= 0 && rec[i].size != f->size))
+			rc = record_problem(in, "%s: %s does not match its RECORD entry", rec[i].path);
+	}
+	mb_record_free(rec, n < 0 ? 0 : n);
+	free(rel);
+	return rc;
+}
+
+/* Where a wheel path goes (pip's scheme for a prefix); NULL when it does not
+ * go anywhere: an unknown .data scheme is an error, set in *bad. */
+static char *dest_of(const struct inst *in, const char *path, bool *script, bool *bad)
+{
+	size_t dl = strlen(in->datadir);
+	const char *rest, *scheme;
+
+	*script = *bad = false;
+	if (strncmp(path, in->datadir, dl) != 0 || path[dl] != '/')
+		return path_join(in->site, path);
+	scheme = path + dl + 1;
+	rest = strchr(scheme, '/');
+	if (!rest || !rest[1]) {
+		*bad = true;
+		return NULL;
+	}
+	rest++;
+	if (!strncmp(scheme, "purelib/", 8) || !strncmp(scheme, "platlib/", 8))
+		return path_join(in->site, rest);
+	if (!strncmp(scheme, "scripts/", 8)) {
+		*script = true;
+		return xasprintf("bin/%s", rest);
+	}
+	if (!strncmp(scheme, "headers/", 8))
+		return xasprintf("include/python%s/%s/%s", in->ctx->python_xy, in->name.dist, rest);
+	if (!strncmp(scheme, "data/", 5))
+		return xstrdup(rest);
+	*bad = true;
+	return NULL;
+}
+
+static int write_owned(struct inst *in, const char *rel, const char *data, size_t len,
+		       mode_t mode)
+{
+	char *dst = path_join(in->ctx->root, rel), hex[MB_SHA256_HEX];
+	int fd, rc = mkdir_parents(dst, in->err);
+	size_t off = 0;
+
+	if (rc < 0) {
+		free(dst);
+		return rc;
+	}
+	fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0)
+		rc = mb_errno(in->err, MB_EFAIL, errno, "cannot create %s", dst);
+	while (rc == 0 && off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0 && errno != EINTR)
+			rc = mb_errno(in->err, MB_EFAIL, errno, "cannot write %s", dst);
+		else if (n > 0)
+			off += (size_t)n;
+	}
+	if (fd >= 0 && close(fd) < 0 && rc == 0)
+		rc = mb_errno(in->err, MB_EFAIL, errno, "cannot write %s", dst);
+	if (fd >= 0 && rc == 0)
+		chmod(dst, mode); /* exactly pip's mode, whatever the umask did */
+	if (rc == 0 && (rc = mb_sha256_buf(data, len, hex, in->err)) == 0)
+		mb_owned_add(in->owned, rel, MB_OWNED_FILE, hex, (int64_t)len, mode);
+	free(dst);
+	return rc;
+}
+
+/* A script whose first line is `#!python...` gets the prefix's python; its
+ * mode is what the zip says, as with pip. */
+static int install_script(struct inst *in, const struct mfile *f, const char *rel)
+{
+	mode_t exec = f->mode;
+	char *src = path_join(in->entry, f->path), *data, *shebang, *out;
+	size_t len, nl;
+	int rc = read_file(src, 1u << 30, &data, &len, in->err);
+
+	free(src);
+	if (rc < 0)
+		return rc;
+	if (len < 8 || memcmp(data, "#!python", 8) != 0) {
+		rc = write_owned(in, rel, data, len, exec);
+		free(data);
+		return rc;
+	}
+	nl = strcspn(data, "\n");
+	shebang = mb_python_shebang(in->ctx->python_exe);
+	out = xasprintf("%s%s", shebang, nl < len ? data + nl + 1 : "");
+	rc = write_owned(in, rel, out, strlen(shebang) + (nl < len ? len - nl - 1 : 0), exec);
+	free(shebang);
+	free(out);
+	free(data);
+	return rc;
+}
+
+static int link_file(struct inst *in, const struct mfile *f)
+{
+	bool script, bad;
+	char *rel = dest_of(in, f->path, &script, &bad), *src, *dst;
+	int rc;
+
+	if (bad)
+		return mb_errf(in->err, MB_EINTEGRITY, "%s: file outside the wheel's schemes", f->path);
+	if (script && is_wrapper(in, rel)) {
+		free(rel);
+		return 0;
+	}
+	if (script) {
+		rc = install_script(in, f, rel);
+		free(rel);
+		return rc;
+	}
+	src = path_join(in->entry, f->path);
+	dst = path_join(in->ctx->root, rel);
+	rc = mkdir_parents(dst, in->err);
+	if (rc == 0)
+		rc = clone_file(src, dst, NULL, in->err);
+	if (rc == 0)
+		mb_owned_add(in->owned, rel, MB_OWNED_FILE, f->hex, f->size, f->mode);
+	free(src);
+	free(dst);
+	free(rel);
+	return rc;
+}
+
+/* ---- console and gui scripts, as pip writes them ---- */
+
+static int write_wrapper(struct inst *in, const char *name, const char *target)
+{
+	char module[512], attr[512], *shebang, *text, *rel;
+	size_t root;
+	int rc;
+
+	if (sscanf(target, " %511[^: ] : %511[^ [\t]", module, attr) != 2 || strchr(name, '/') ||
+	    !path_is_contained(name, NULL))
+		return mb_errf(in->err, MB_EINTEGRITY, "entry_points.txt: bad entry '%s = %s'", name, target);
+	root = strcspn(attr, ".");
+	shebang = mb_python_shebang(in->ctx->python_exe);
+	text = xasprintf("%s# -*- coding: utf-8 -*-\nimport re\nimport sys\nfrom %s import %.*s\n"
+			 "if __name__ == '__main__':\n"
+			 "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
+			 "    sys.exit(%s())\n", shebang, module, (int)root, attr, attr);
+	rel = xasprintf("bin/%s", name);
+	rc = write_owned(in, rel, text, strlen(text), (0777 & ~in->umask) | 0111);
+	free(shebang);
+	free(text);
+	free(rel);
+	return rc;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* pip names pip's own script pip, pipX and pipX.Y (and easy_install
+ * easy_install and easy_install-X.Y), and drops other versioned names. */
+static int write_named(struct inst *in, const char *name, const char *target)
+{
+	const char *xy = in->ctx->python_xy;
+	char alt[64];
+	int rc;
+
+	if (!strcmp(name, "pip")) {
+		snprintf(alt, sizeof alt, "pip%.1s", xy);
+		if ((rc = write_wrapper(in, "pip", target)) < 0 || (rc = write_wrapper(in, alt, target)) < 0)
+			return rc;
+		snprintf(alt, sizeof alt, "pip%s", xy);
+		return write_wrapper(in, alt, target);
+	}
+	if (!strcmp(name, "easy_install")) {
+		snprintf(alt, sizeof alt, "easy_install-%s", xy);
+		if ((rc = write_wrapper(in, name, target)) < 0)
+			return rc;
+		return write_wrapper(in, alt, target);
+	}
+	if ((!strncmp(name, "pip", 3) && strspn(name + 3, "0123456789.") == strlen(name + 3)) ||
+	    !strncmp(name, "easy_install-", 13))
+		return 0;
+	return write_wrapper(in, name, target);
+}
+
+/* [console_scripts] and [gui_scripts] of entry_points.txt. */
+static void read_entry_points(struct inst *in)
+{
+	char *rel = xasprintf("%s/entry_points.txt", in->distinfo), *text, *line, *save = NULL;
+	bool scripts = false;
+	size_t len;
+
+	read_in_entry(in, rel, &text, &len);
+	free(rel);
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *l = trim(line), *eq;
+		if (*l == '[') {
+			scripts = !strcmp(l, "[console_scripts]") || !strcmp(l, "[gui_scripts]");
+			continue;
+		}
+		if (!scripts || !*l || *l == '#' || *l == ';' || !(eq = strchr(l, '=')))
+			continue;
+		*eq = '\0';
+		*VEC_PUSH(in->ep_targets, in->n_ep, in->cap_ep2) = xstrdup(trim(eq + 1));
+		in->n_ep--;
+		*VEC_PUSH(in->ep_names, in->n_ep, in->cap_ep) = xstrdup(trim(l));
+	}
+	free(text);
+}
+
+static int write_entry_points(struct inst *in)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < in->n_ep; i++)
+		rc = write_named(in, in->ep_names[i], in->ep_targets[i]);
+	return rc;
+}
+
+/* ---- INSTALLER, REQUESTED and a RECORD of what was installed ---- */
+
+static void b64url(const char *hex, char *out)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char raw[32];
+	size_t i, o = 0;
+
+	for (i = 0; i < 32; i++)
+		sscanf(hex + 2 * i, "%2hhx", &raw[i]);
+	for (i = 0; i < 32; i += 3) {
+		unsigned v = (unsigned)raw[i] << 16 | (i + 1 < 32 ? (unsigned)raw[i + 1] << 8 : 0) |
+			     (i + 2 < 32 ? raw[i + 2] : 0);
+		out[o++] = abc[(v >> 18) & 63];
+		out[o++] = abc[(v >> 12) & 63];
+		if (i + 1 < 32)
+			out[o++] = abc[(v >> 6) & 63];
+		if (i + 2 < 32)
+			out[o++] = abc[v & 63];
+	}
+	out[o] = '\0';
+}
+
+static void record_path(struct sbuf *b, const struct inst *in, const char *rel)
+{
+	size_t sl = strlen(in->site);
+	const char *p = rel;
+	char *rp;
+
+	if (!strncmp(rel, in->site, sl) && rel[sl] == '/')
+		p = rel + sl + 1;
+	rp = p == rel ? xasprintf("../../../%s", rel) : xstrdup(p);
+	if (strpbrk(rp, ",\"\n")) {
+		sbuf_puts(b, "\"");
+		for (p = rp; *p; p++)
+			sbuf_add(b, p, *p == '"' ? (sbuf_add(b, "\"", 1), 1) : 1);
+		sbuf_puts(b, "\"");
+	} else {
+		sbuf_puts(b, rp);
+	}
+	free(rp);
+}
+
+static int write_metadata(struct inst *in)
+{
+	char *rel, b64[48];
+	struct sbuf rec = { 0 };
+	size_t i;
+	int rc;
+
+	rel = xasprintf("%s/%s/INSTALLER", in->site, in->distinfo);
+	rc = write_owned(in, rel, "mambaboot\n", 10, 0666 & ~in->umask);
+	free(rel);
+	rel = xasprintf("%s/%s/REQUESTED", in->site, in->distinfo);
+	if (rc == 0)
+		rc = write_owned(in, rel, "", 0, 0666 & ~in->umask);
+	free(rel);
+	for (i = in->first; rc == 0 && i < in->owned->n; i++) {
+		const struct mb_owned_file *f = &in->owned->v[i];
+		b64url(f->sha256, b64);
+		record_path(&rec, in, f->path);
+		sbuf_printf(&rec, ",sha256=%s,%lld\n", b64, (long long)f->size);
+	}
+	rel = xasprintf("%s/%s/RECORD", in->site, in->distinfo);
+	record_path(&rec, in, rel);
+	sbuf_puts(&rec, ",,\n");
+	if (rc == 0)
+		rc = write_owned(in, rel, rec.s, rec.len, 0666 & ~in->umask);
+	free(rel);
+	sbuf_free(&rec);
+	return rc;
+}
+
+int mb_wheel_install(const struct mb_stage_ctx *ctx, const char *wheel, const char *filename,
+		     const char *sha256, struct mb_owned *owned, struct mb_err *err)
+{
+	struct inst in = { .ctx = ctx, .owned = owned, .first = owned->n, .err = err };
+	char *entry = NULL, *skip;
+	size_t i;
+	int rc;
+
+	in.umask = umask(022);
+	umask(in.umask);
+	if (!ctx->python_xy || !ctx->python_exe)
+		return mb_errf(err, MB_EINPUT, "%s: a wheel needs a python recipe in the plan", filename);
+	if (!ctx->cache)
+		return mb_errf(err, MB_EFAIL, "internal: wheels are unpacked into the cache");
+	if ((rc = parse_name(filename, &in.name, err)) < 0)
+		return rc;
+	in.site = xasprintf("lib/python%s/site-packages", ctx->python_xy);
+	entry = cache_entry(ctx, wheel, sha256, in.umask, err);
+	rc = entry ? manifest_read(entry, &in.m, err) : -err->code;
+	in.entry = entry;
+	if (rc == 0 && in.m.n)
+		qsort(in.m.v, in.m.n, sizeof *in.m.v, cmp_mfile);
+	if (rc == 0 && (rc = find_distinfo(&in)) == 0 && (rc = check_wheel_file(&in)) == 0)
+		rc = check_record(&in);
+	if (rc == 0)
+		read_entry_points(&in);
+	skip = in.distinfo ? xasprintf("%s/RECORD", in.distinfo) : NULL;
+	for (i = 0; rc == 0 && i < in.m.n; i++)
+		if (strcmp(in.m.v[i].path, skip))
+			rc = link_file(&in, &in.m.v[i]);
+	if (rc == 0)
+		rc = write_entry_points(&in);
+	if (rc == 0)
+		rc = write_metadata(&in);
+	if (rc < 0)
+		mb_err_wrap(err, "%s", filename);
+	free(skip);
+	for (i = 0; i < in.n_ep; i++) {
+		free(in.ep_names[i]);
+		free(in.ep_targets[i]);
+	}
+	free(in.ep_names);
+	free(in.ep_targets);
+	manifest_free(&in.m);
+	free(in.name.buf);
+	free(in.distinfo);
+	free(in.datadir);
+	free(in.site);
+	free(entry);
+	return rc;
+}

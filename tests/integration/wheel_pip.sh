@@ -1,0 +1,62 @@
+# Wheels install exactly as pip installs them: for every corpus wheel and
+# the wheels bundled with this Python, `pip install --no-deps --no-compile
+# --prefix P1` and mambaboot into P2 give the same tree (paths, contents,
+# modes) but for RECORD, INSTALLER, REQUESTED and direct_url.json; a wheel
+# (pip runs with --ignore-installed: with --prefix alone it would uninstall
+# the machine's own pip or setuptools when the wheel is one of them)
+# pip refuses, mambaboot refuses too.
+. "$MB_ROOT/tests/lib.sh"
+. "$MB_ROOT/tests/channel.sh"
+PY=$(python3 -c 'import sys; print(sys.executable)')
+export PATH="$(dirname "$PY"):$PATH"   # the same interpreter for both, so shebangs match
+CACHE="$T_TMP/cache"
+bundled=$(python3 -c 'import ensurepip, os; print(os.path.join(os.path.dirname(ensurepip.__file__), "_bundled"))')
+
+tree() { (cd "$1" && find . -path ./.mambaboot -prune -o \( -name RECORD -o -name INSTALLER -o -name REQUESTED -o -name direct_url.json \) -prune -o \( -type f -o -type l \) -print |
+	LC_ALL=C sort | while read -r f; do printf '%s %s %s\n' "$f" "$(stat -c %a "$f")" "$(sha256sum < "$f" | cut -c1-16)"; done); }
+
+n=0
+for whl in "$SHARED"/corpus/wheels/*.whl "$bundled"/*.whl; do
+	n=$((n + 1)); base=$(basename "$whl")
+	R="$T_TMP/r$n"; P1="$T_TMP/pip$n"; P="$T_TMP/mb$n"; mkdir -p "$R"
+	printf 'name: python\nversion: ">=3"\nkind: external\ndetect:\n  command: [python3, --version]\n  regex: "Python ([0-9]+\\\\.[0-9]+)"\n' > "$R/python.yaml"
+	printf 'name: w\nversion: "1.0"\nkind: wheel\ndepends: [python]\nartifacts:\n  - url: https://upstream.invalid/%s\n    sha256: %s\n' \
+		"$(printf %s "$base" | sed 's/+/%2B/g')" "$(add_blob "$whl")" > "$R/w.yaml"
+	python3 -m pip install --ignore-installed --no-deps --no-compile --no-index --prefix "$P1" "$whl" >/dev/null 2>&1; pip_rc=$?
+	mb_install --recipes "$R" w
+	if [ $pip_rc -ne 0 ]; then
+		if [ "$RC" -ne 0 ] && [ "$(printf '%s\n' "$ERR" | grep -c '^mambaboot: error: ')" -eq 1 ]; then
+			ok "$base: pip refuses it, so does mambaboot (exit $RC)"
+		else
+			fail "$base: pip refuses it, mambaboot does not" "exit $RC" "$ERR"
+		fi
+		continue
+	fi
+	if [ "$RC" -ne 0 ]; then fail "$base: pip installs it, mambaboot does not" "$ERR"; continue; fi
+	tree "$P1" > "$T_TMP/t1"; tree "$P" > "$T_TMP/t2"
+	if cmp -s "$T_TMP/t1" "$T_TMP/t2"; then
+		ok "$base: the same tree as pip"
+	else
+		fail "$base: differs from pip" "$(diff "$T_TMP/t1" "$T_TMP/t2" | head -10)"
+	fi
+done
+
+# pip can list, check, show and uninstall what mambaboot installed: a venv
+# whose site-packages mambaboot fills, driven with pip --python.
+P="$T_TMP/venv"
+python3 -m venv --without-pip "$P"
+R="$T_TMP/rv"; mkdir -p "$R"
+cp "$T_TMP/r1/python.yaml" "$R/"
+whl=$(ls "$bundled"/setuptools-*.whl | head -1)
+printf 'name: setuptools\nversion: "1.0"\nkind: wheel\ndepends: [python]\nartifacts:\n  - url: https://upstream.invalid/%s\n    sha256: %s\n' \
+	"$(basename "$whl")" "$(add_blob "$whl")" > "$R/setuptools.yaml"
+mb_install --recipes "$R" setuptools
+expect_rc "install a wheel into a venv's site-packages" 0
+pipv() { python3 -m pip --python "$P/bin/python" "$@" 2>&1; }
+case $(pipv list) in *setuptools*) ok "pip list sees it" ;; *) fail "pip list" "$(pipv list)" ;; esac
+case $(pipv show -v setuptools) in *"Installer: mambaboot"*) ok "pip show names mambaboot as the installer" ;; *) fail "pip show" "$(pipv show -v setuptools)" ;; esac
+out=$(pipv check); case $out in *"No broken requirements"*) ok "pip check is content" ;; *) fail "pip check" "$out" ;; esac
+pipv uninstall -y setuptools >/dev/null
+left=$(find "$P/lib" -path '*site-packages/setuptools*' | head -3)
+[ -z "$left" ] && ok "pip uninstall removes every file" || fail "pip uninstall left files" "$left"
+done_testing
