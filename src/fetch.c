@@ -311,6 +311,8 @@ static int open_partial(struct job *j, struct mb_err *err)
 		j->part_path = xasprintf("%s/unpinned-XXXXXX", tmp);
 		free(tmp);
 		j->fd = mkstemp(j->part_path);
+		if (j->fd >= 0)
+			fchmod(j->fd, 0644); /* a blob like any other, not mkstemp's 0600 */
 	}
 	if (j->fd < 0)
 		return mb_errno(err, MB_EFAIL, errno, "cannot create %s", j->part_path);
