@@ -74,6 +74,7 @@ struct job {
 	char errbuf[CURL_ERROR_SIZE];
 	/* the request in flight */
 	int64_t range_from;
+	int64_t total;              /* the recipe's size, else what the server announced, else -1 */
 	bool body_started;
 	long http_code;
 	int64_t content_range_from;
@@ -441,6 +442,11 @@ static int body_begins(struct job *j)
 {
 	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->http_code);
 	j->body_started = true;
+	if (j->a->size < 0) {
+		curl_off_t cl = -1;
+		curl_easy_getinfo(j->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+		j->total = cl < 0 ? -1 : (j->http_code == 206 ? j->range_from : 0) + (int64_t)cl;
+	}
 	if (j->http_code >= 400) {
 		j->why = W_HTTP;
 		return -1;
@@ -465,7 +471,7 @@ static void maybe_progress(struct job *j)
 	if (t - j->progress_ms < PROGRESS_EVERY_MS)
 		return;
 	j->progress_ms = t;
-	emit(j, MB_EV_FETCH_PROGRESS, j->sources[j->src], NULL, j->offset, j->a->size);
+	emit(j, MB_EV_FETCH_PROGRESS, j->sources[j->src], NULL, j->offset, j->total);
 }
 
 static void start_writeback(struct job *j)
@@ -572,6 +578,7 @@ static void start_request(struct job *j)
 	}
 	j->errbuf[0] = '\0';
 	j->range_from = j->offset;
+	j->total = j->a->size;
 	j->body_started = false;
 	j->http_code = 0;
 	j->content_range_from = -1;
