@@ -40,6 +40,13 @@ expect_err "$name: exit 3 after retries" 3 "$U/reset/a.bin"
 case $ERR in *"(4 attempts)"*) ok "$name: the summary counts the attempts" ;; *) fail "$name: attempts" "$ERR" ;; esac
 [ "$(reqs /reset/a.bin)" -eq 4 ] && ok "$name: 1 try + MAMBABOOT_RETRIES retries" || fail "$name: requests" "$(reqs /reset/a.bin)"
 clean_ok no_blob
+if printf '%s' "$OUT" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+a = d["artifacts"][0]
+assert d["failed"] == 1 and a["status"] == "failed" and a["attempts"] == 4, a
+assert a["blob"] is None and "reset/a.bin" in a["error"], a
+'; then ok "$name: --json still reports the failed artifact and its attempts"; else fail "$name: --json" "$OUT"; fi
 
 name="short body with a full Content-Length, once"
 fetch_from /short:1/a.bin
