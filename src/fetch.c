@@ -70,6 +70,7 @@ struct job {
 	int64_t synced;             /* writeback started up to here */
 	bool mixed;                 /* the partial file holds earlier bytes of unknown origin */
 	bool wrong_bytes;           /* some source gave bytes that did not verify */
+	bool lock_waited;           /* another process held the entry's lock */
 	CURL *easy;
 	char errbuf[CURL_ERROR_SIZE];
 	/* the request in flight */
@@ -324,8 +325,11 @@ static int open_partial(struct job *j, struct mb_err *err)
 		return rc;
 	if (fstat(j->fd, &st) < 0)
 		return mb_errno(err, MB_EFAIL, errno, "cannot stat %s", j->part_path);
-	if (st.st_size > 0 && j->a->size >= 0 && st.st_size > j->a->size)
-		st.st_size = 0, rc = ftruncate(j->fd, 0);
+	if (st.st_size > 0 && j->a->size >= 0 && st.st_size > j->a->size) {
+		if (ftruncate(j->fd, 0) < 0)
+			return mb_errno(err, MB_EFAIL, errno, "cannot truncate %s", j->part_path);
+		st.st_size = 0;
+	}
 	if (st.st_size > 0) {
 		if (rehash_prefix(j, st.st_size) < 0)
 			return mb_errno(err, MB_EFAIL, errno, "cannot read %s", j->part_path);
@@ -794,6 +798,10 @@ static void job_begin(struct job *j)
 		}
 		rc = mb_cache_try_lock(cache, j->hex, &j->lock_fd, &err);
 		if (rc == 1) { /* another process is fetching it: wait for its result */
+			if (!j->lock_waited)
+				emit(j, MB_EV_INFO, NULL, "another process is fetching it; waiting",
+				     0, j->a->size);
+			j->lock_waited = true;
 			j->wake_ms = now_ms() + LOCK_POLL_MS;
 			return;
 		}
