@@ -136,4 +136,12 @@ case $ERR in *"127.0.0.1:$port/a.bin"*"$U/500/a.bin: HTTP 500"*) ok "the one err
 n_retry=$(printf '%s\n' "$ERR" | grep -c 'retry [0-9] of 3')
 [ "$n_retry" -ge 6 ] && ok "each retry is reported on stderr" || fail "retry lines" "$ERR"
 clean_ok no_blob
+
+name="http_proxy"
+n=$((n + 1)); C=$T_TMP/c$n
+fetch_recipe "$R" a "$F" "http://upstream.invalid/ok/a.bin" "$SHA"
+http_proxy=$U run_mb fetch --recipes "$R" --cache "$C" a
+expect_rc "$name: the download goes through the proxy" 0
+grep -q '"proxied": true' "$FAULT_LOG" && ok "$name: the proxy saw the request" || fail "$name: not proxied"
+clean_ok has_blob
 done_testing
