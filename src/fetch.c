@@ -1,9 +1,12 @@
 /* Downloads: one job per artifact, driven by one libcurl multi handle.
  *
  * A job walks its sources; each request appends to the job's partial file
- * and feeds the same sha256 context, so a retry resumes (Range) without
- * hashing anything twice.  Only a partial file left by an earlier process
+ * and feeds the same sha256 context (on its own thread, hashpipe.h), so a
+ * retry resumes (Range) without hashing anything twice.  Only a partial file left by an earlier process
  * is read back once, to bring the hash up to its length. */
+/* sync_file_range(2) (Linux, glibc and musl) starts writeback early, so the
+ * fsync before the rename finds little left to write. */
+#define _GNU_SOURCE
 #include "fetch.h"
 
 #include <curl/curl.h>
@@ -19,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hashpipe.h"
 #include "util.h"
 
 #ifndef MB_VERSION_STRING
@@ -33,6 +37,8 @@ enum {
 	PROGRESS_EVERY_MS = 100,
 	LOCK_POLL_MS = 100,
 	BUFFER_BYTES = 256 * 1024,
+	WRITEBACK_BYTES = 8 * 1024 * 1024,
+	HASH_RING_BYTES = 4 * 1024 * 1024,
 };
 
 struct tuning {
@@ -59,15 +65,17 @@ struct job {
 	int64_t wake_ms;            /* not before this: backoff, lock polling */
 	int lock_fd, fd;
 	char *part_path;
-	struct mb_sha256 hash;
-	bool hashing;
+	struct mb_hashpipe hash;     /* running while the partial file is open */
 	int64_t offset;             /* bytes in the partial file, all hashed */
+	int64_t synced;             /* writeback started up to here */
 	bool mixed;                 /* the partial file holds earlier bytes of unknown origin */
 	bool wrong_bytes;           /* some source gave bytes that did not verify */
+	bool lock_waited;           /* another process held the entry's lock */
 	CURL *easy;
 	char errbuf[CURL_ERROR_SIZE];
 	/* the request in flight */
 	int64_t range_from;
+	int64_t total;              /* the recipe's size, else what the server announced, else -1 */
 	bool body_started;
 	long http_code;
 	int64_t content_range_from;
@@ -257,20 +265,17 @@ static int reset_partial(struct job *j)
 {
 	struct mb_err err;
 
-	if (j->hashing)
-		mb_sha256_abort(&j->hash);
-	j->hashing = false;
-	j->offset = 0;
+	mb_hashpipe_abort(&j->hash);
+	j->offset = j->synced = 0;
 	j->mixed = false;
 	if (ftruncate(j->fd, 0) < 0) {
 		j->io_errno = errno;
 		return -1;
 	}
-	if (mb_sha256_init(&j->hash, &err) < 0) {
+	if (mb_hashpipe_start(&j->hash, HASH_RING_BYTES, &err) < 0) {
 		j->io_errno = ENOMEM;
 		return -1;
 	}
-	j->hashing = true;
 	return 0;
 }
 
@@ -287,7 +292,7 @@ static int rehash_prefix(struct job *j, int64_t len)
 			continue;
 		if (n <= 0)
 			break;
-		mb_sha256_update(&j->hash, buf, (size_t)n);
+		mb_hashpipe_put(&j->hash, buf, (size_t)n);
 		done += n;
 	}
 	free(buf);
@@ -311,19 +316,24 @@ static int open_partial(struct job *j, struct mb_err *err)
 		j->part_path = xasprintf("%s/unpinned-XXXXXX", tmp);
 		free(tmp);
 		j->fd = mkstemp(j->part_path);
+		if (j->fd >= 0)
+			fchmod(j->fd, 0644); /* a blob like any other, not mkstemp's 0600 */
 	}
 	if (j->fd < 0)
 		return mb_errno(err, MB_EFAIL, errno, "cannot create %s", j->part_path);
-	if ((rc = mb_sha256_init(&j->hash, err)) < 0)
+	if ((rc = mb_hashpipe_start(&j->hash, HASH_RING_BYTES, err)) < 0)
 		return rc;
-	j->hashing = true;
 	if (fstat(j->fd, &st) < 0)
 		return mb_errno(err, MB_EFAIL, errno, "cannot stat %s", j->part_path);
-	if (st.st_size > 0 && j->a->size >= 0 && st.st_size > j->a->size)
-		st.st_size = 0, rc = ftruncate(j->fd, 0);
+	if (st.st_size > 0 && j->a->size >= 0 && st.st_size > j->a->size) {
+		if (ftruncate(j->fd, 0) < 0)
+			return mb_errno(err, MB_EFAIL, errno, "cannot truncate %s", j->part_path);
+		st.st_size = 0;
+	}
 	if (st.st_size > 0) {
 		if (rehash_prefix(j, st.st_size) < 0)
 			return mb_errno(err, MB_EFAIL, errno, "cannot read %s", j->part_path);
+		j->synced = j->offset;
 		j->mixed = true;
 		emit(j, MB_EV_INFO, NULL, "resuming from a partial download", j->offset,
 		     j->a->size);
@@ -333,9 +343,7 @@ static int open_partial(struct job *j, struct mb_err *err)
 
 static void close_partial(struct job *j, bool discard)
 {
-	if (j->hashing)
-		mb_sha256_abort(&j->hash);
-	j->hashing = false;
+	mb_hashpipe_abort(&j->hash);
 	if (j->fd >= 0) {
 		close(j->fd);
 		if (discard || !j->hex || j->offset == 0)
@@ -438,6 +446,11 @@ static int body_begins(struct job *j)
 {
 	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->http_code);
 	j->body_started = true;
+	if (j->a->size < 0) {
+		curl_off_t cl = -1;
+		curl_easy_getinfo(j->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+		j->total = cl < 0 ? -1 : (j->http_code == 206 ? j->range_from : 0) + (int64_t)cl;
+	}
 	if (j->http_code >= 400) {
 		j->why = W_HTTP;
 		return -1;
@@ -462,7 +475,20 @@ static void maybe_progress(struct job *j)
 	if (t - j->progress_ms < PROGRESS_EVERY_MS)
 		return;
 	j->progress_ms = t;
-	emit(j, MB_EV_FETCH_PROGRESS, j->sources[j->src], NULL, j->offset, j->a->size);
+	emit(j, MB_EV_FETCH_PROGRESS, j->sources[j->src], NULL, j->offset, j->total);
+}
+
+static void start_writeback(struct job *j)
+{
+#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
+	if (j->offset - j->synced >= WRITEBACK_BYTES) {
+		sync_file_range(j->fd, (off_t)j->synced, (off_t)(j->offset - j->synced),
+				SYNC_FILE_RANGE_WRITE);
+		j->synced = j->offset;
+	}
+#else
+	(void)j;
+#endif
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -487,8 +513,9 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 		}
 		off += (size_t)w;
 	}
-	mb_sha256_update(&j->hash, p, len);
+	mb_hashpipe_put(&j->hash, p, len);
 	j->offset += (int64_t)len;
+	start_writeback(j);
 	maybe_progress(j);
 	return len;
 }
@@ -555,6 +582,7 @@ static void start_request(struct job *j)
 	}
 	j->errbuf[0] = '\0';
 	j->range_from = j->offset;
+	j->total = j->a->size;
 	j->body_started = false;
 	j->http_code = 0;
 	j->content_range_from = -1;
@@ -646,8 +674,7 @@ static void verify_body(struct job *j)
 		snprintf(why, sizeof why, "%lld bytes, expected %lld", (long long)size,
 			 (long long)j->a->size);
 	} else {
-		mb_sha256_final(&j->hash, hex);
-		j->hashing = false;
+		mb_hashpipe_finish(&j->hash, hex);
 		if (!j->hex || strcmp(hex, j->hex) == 0) {
 			job_commit(j, hex);
 			return;
@@ -771,6 +798,10 @@ static void job_begin(struct job *j)
 		}
 		rc = mb_cache_try_lock(cache, j->hex, &j->lock_fd, &err);
 		if (rc == 1) { /* another process is fetching it: wait for its result */
+			if (!j->lock_waited)
+				emit(j, MB_EV_INFO, NULL, "another process is fetching it; waiting",
+				     0, j->a->size);
+			j->lock_waited = true;
 			j->wake_ms = now_ms() + LOCK_POLL_MS;
 			return;
 		}

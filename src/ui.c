@@ -143,7 +143,10 @@ static void draw_bars(struct ui *ui)
 	for (i = 0; i < b->n; i++) {
 		struct bar *bar = &b->v[i];
 		sum_done += bar->done;
-		sum_total += bar->total > 0 ? bar->total : bar->done;
+		if (bar->total < 0 || sum_total < 0)
+			sum_total = -1;
+		else
+			sum_total += bar->total;
 		if (!bar->active)
 			continue;
 		double secs = (double)(t - bar->start_ms) / 1000;

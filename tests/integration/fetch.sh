@@ -131,6 +131,15 @@ done
 run_mb fetch --recipes "$R2" --cache "$T_TMP/many-c" -j 3 $names --json
 if [ "$RC" -eq 0 ] && [ "$(ls "$T_TMP/many-c/blobs/sha256" | wc -l)" -eq 6 ] && cache_is_clean "$T_TMP/many-c"; then
 	ok "six artifacts with --jobs 3"; else fail "six artifacts" "$ERR"; fi
+# on a terminal: bars per transfer and in total (script(1) gives a pty)
+if command -v script > /dev/null; then
+	script -qc "$MB fetch --recipes $R2 --cache $T_TMP/tty-c -j 2 $names" /dev/null > "$T_TMP/tty.out" 2>&1
+	if grep -q 'total  *\[#*\.*\] ' "$T_TMP/tty.out" && grep -q 'f5-1.0-py3-none-any.whl' "$T_TMP/tty.out" &&
+	   grep -q "$(printf '\033')\[1A" "$T_TMP/tty.out"; then
+		ok "a terminal gets progress bars, redrawn in place"; else fail "tty bars" "$(cat -v "$T_TMP/tty.out" | head -5)"; fi
+else
+	ok "# SKIP script(1) not installed"
+fi
 run_mb fetch --recipes "$R2" --cache "$T_TMP/many-c" -j 0 f0
 expect_err "--jobs 0 is bad input" 2 "--jobs"
 done_testing

@@ -40,6 +40,13 @@ expect_err "$name: exit 3 after retries" 3 "$U/reset/a.bin"
 case $ERR in *"(4 attempts)"*) ok "$name: the summary counts the attempts" ;; *) fail "$name: attempts" "$ERR" ;; esac
 [ "$(reqs /reset/a.bin)" -eq 4 ] && ok "$name: 1 try + MAMBABOOT_RETRIES retries" || fail "$name: requests" "$(reqs /reset/a.bin)"
 clean_ok no_blob
+if printf '%s' "$OUT" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+a = d["artifacts"][0]
+assert d["failed"] == 1 and a["status"] == "failed" and a["attempts"] == 4, a
+assert a["blob"] is None and "reset/a.bin" in a["error"], a
+'; then ok "$name: --json still reports the failed artifact and its attempts"; else fail "$name: --json" "$OUT"; fi
 
 name="short body with a full Content-Length, once"
 fetch_from /short:1/a.bin
@@ -129,4 +136,12 @@ case $ERR in *"127.0.0.1:$port/a.bin"*"$U/500/a.bin: HTTP 500"*) ok "the one err
 n_retry=$(printf '%s\n' "$ERR" | grep -c 'retry [0-9] of 3')
 [ "$n_retry" -ge 6 ] && ok "each retry is reported on stderr" || fail "retry lines" "$ERR"
 clean_ok no_blob
+
+name="http_proxy"
+n=$((n + 1)); C=$T_TMP/c$n
+fetch_recipe "$R" a "$F" "http://upstream.invalid/ok/a.bin" "$SHA"
+http_proxy=$U run_mb fetch --recipes "$R" --cache "$C" a
+expect_rc "$name: the download goes through the proxy" 0
+grep -q '"proxied": true' "$FAULT_LOG" && ok "$name: the proxy saw the request" || fail "$name: not proxied"
+clean_ok has_blob
 done_testing

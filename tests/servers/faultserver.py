@@ -17,8 +17,12 @@ support).  Prints its port on stdout (and to --port-file).  Modes:
     loop      a redirect to itself
     norange   the whole file with 200, whatever the Range header says
 
+It also answers as an HTTP proxy ("GET http://any.host/MODE/NAME"), serving
+the path itself, so tests can check that http_proxy is followed.
+
 Every request is appended to --log as one JSON line:
-    {"t": seconds, "path": ..., "range": ..., "status": ..., "bytes": body bytes sent}
+    {"t": seconds, "path": ..., "range": ..., "status": ..., "bytes": body bytes sent,
+     "proxied": whether it came as a proxy request}
 """
 import argparse
 import json
@@ -42,12 +46,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def record(self, status, sent):
         entry = {"t": time.time(), "path": self.path, "range": self.headers.get("Range"),
-                 "status": status, "bytes": sent}
+                 "status": status, "bytes": sent, "proxied": getattr(self, "proxied", False)}
         with LOCK:
             with open(self.server.log, "a") as f:
                 f.write(json.dumps(entry) + "\n")
 
     def parse(self):
+        if self.path.startswith("http://"):  # asked as a proxy: serve it ourselves
+            self.proxied = True
+            self.path = "/" + self.path[7:].partition("/")[2]
         parts = self.path.split("/")
         if len(parts) != 3 or not parts[2] or parts[2].startswith("."):
             return None, None
