@@ -234,11 +234,47 @@ void ui_done(struct ui *ui)
 	ui->bars = NULL;
 }
 
+/* A build's output: on a terminal one live line (the latest), else only
+ * with -v; a failed build's last lines always. */
+static void build_event(struct ui *ui, const struct mb_event *ev)
+{
+	if (ev->type == MB_EV_BUILD_TAIL) {
+		if (ui->tty)
+			fputs("\r\033[K", stderr);
+		fprintf(stderr, "--- the last lines of the build log of %s ---\n%s", ev->name, ev->msg);
+		if (*ev->msg && ev->msg[strlen(ev->msg) - 1] != '\n')
+			fputc('\n', stderr);
+		return;
+	}
+	if (ui->tty && !ui->quiet)
+		fprintf(stderr, "\r\033[K  build %s: %.60s", ev->name, ev->msg);
+	else if (ui->verbose)
+		fprintf(stderr, "  %s| %s\n", ev->name, ev->msg);
+}
+
+static void step_event(struct ui *ui, const struct mb_event *ev)
+{
+	if (ui->quiet)
+		return;
+	if (ev->type == MB_EV_STEP_BEGIN)
+		fprintf(stderr, "%s%-6s %s\n", ui->tty ? "\r\033[K" : "", ev->msg, ev->name);
+	else if (ui->tty)
+		fputs("\r\033[K", stderr);
+}
+
 void ui_event(void *ctx, const struct mb_event *ev)
 {
 	struct ui *ui = ctx;
 
 	switch (ev->type) {
+	case MB_EV_BUILD_LINE:
+	case MB_EV_BUILD_TAIL:
+		build_event(ui, ev);
+		break;
+	case MB_EV_STEP_BEGIN:
+	case MB_EV_STEP_END:
+		step_event(ui, ev);
+		break;
 	case MB_EV_WARN:
 		fprintf(stderr, "mambaboot: warning: %s\n", ev->msg);
 		break;
