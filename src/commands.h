@@ -7,6 +7,7 @@
 /* Add a line here and an entry in main.c's table for each new command. */
 extern const struct mb_cmd cmd_install;
 extern const struct mb_cmd cmd_plan;
+extern const struct mb_cmd cmd_mirror;
 extern const struct mb_cmd cmd_list;
 extern const struct mb_cmd cmd_verify;
 extern const struct mb_cmd cmd_remove;

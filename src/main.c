@@ -13,6 +13,7 @@
 static const struct mb_cmd *const commands[] = {
 	&cmd_install,
 	&cmd_plan,
+	&cmd_mirror,
 	&cmd_list,
 	&cmd_verify,
 	&cmd_remove,

@@ -294,11 +294,13 @@ static void index_put(struct index *ix, const struct mb_mirror_entry *m)
 static int copy_tree(const char *from, const char *to, struct mb_err *err)
 {
 	DIR *d = opendir(from);
+	int open_errno = errno;
 	struct dirent *de;
 	int rc = mkdir_p(to, 0755, err);
 
-	if (!d)
-		return errno == ENOENT ? rc : mb_errno(err, MB_EFAIL, errno, "cannot read %s", from);
+	if (!d) /* a recipe set without patches/ gets an empty one */
+		return open_errno == ENOENT ? rc
+			: mb_errno(err, MB_EFAIL, open_errno, "cannot read %s", from);
 	while (rc == 0 && (de = readdir(d)) != NULL) {
 		char *src, *dst;
 		struct stat st;
