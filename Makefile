@@ -49,7 +49,7 @@ mambaboot: $(OBJ)
 
 build/tests/%: tests/unit/%.c $(CORE_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(MB_CFLAGS) $(CFLAGS) -Isrc -o $@ $< $(CORE_OBJ) $(PKG_LIBS) -lcmocka
+	$(CC) $(MB_CFLAGS) $(CFLAGS) -iquote src -o $@ $< $(CORE_OBJ) $(PKG_LIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 
@@ -66,7 +66,7 @@ build/asan/mambaboot: $(ASAN_OBJ)
 
 build/asan/tests/%: tests/unit/%.c $(ASAN_CORE)
 	@mkdir -p $(@D)
-	$(CC) $(MB_CFLAGS) -O1 -g $(SAN_FLAGS) -Isrc -o $@ $< $(ASAN_CORE) $(PKG_LIBS) -lcmocka
+	$(CC) $(MB_CFLAGS) -O1 -g $(SAN_FLAGS) -iquote src -o $@ $< $(ASAN_CORE) $(PKG_LIBS) -lcmocka
 
 asan: build/asan/mambaboot $(ASAN_UNIT)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
@@ -76,7 +76,7 @@ asan: build/asan/mambaboot $(ASAN_UNIT)
 build/fuzz/%: tests/fuzz/%.c $(CORE_SRC)
 	@mkdir -p $(@D)
 	clang -std=c11 -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) -g -O1 \
-	  -fsanitize=fuzzer,address,undefined -Isrc -o $@ $< $(CORE_SRC) $(PKG_LIBS)
+	  -fsanitize=fuzzer,address,undefined -iquote src -o $@ $< $(CORE_SRC) $(PKG_LIBS)
 
 fuzz: $(FUZZ_BIN)
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)

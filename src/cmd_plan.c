@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "commands.h"
+#include "stages.h"
 #include "util.h"
 
 static json_t *artifact_json(const struct mb_artifact *a)
@@ -110,9 +111,10 @@ static int run(struct mb_opts *opts, struct mb_err *err)
 
 	if (rc < 0)
 		return rc;
-	if (opts->json)
+	rc = mb_plan_check_wheels(&plan, err);
+	if (rc == 0 && opts->json)
 		rc = print_json(&plan, err);
-	else
+	else if (rc == 0)
 		print_text(&plan);
 	mb_plan_free(&plan);
 	mb_recipe_set_free(&set);

@@ -654,8 +654,12 @@ int mb_install(const struct mb_recipe_set *set, char *const *targets, size_t n_t
 		goto out;
 	changes = diff(&r);
 	rep->nothing_to_do = changes == 0 && !r.requested_changed;
-	if (rep->nothing_to_do || o->dry_run)
+	if (rep->nothing_to_do)
 		goto out;
+	if (o->dry_run) { /* report what could not be installed, as install would */
+		rc = mb_plan_check_wheels(&r.plan, err);
+		goto out;
+	}
 	if ((rc = check_pins(&r)) < 0 || (rc = probe_externals(&r)) < 0 ||
 	    (rc = mb_cache_open(&r.cache, o->cache_dir, err)) < 0 ||
 	    (rc = check_stages(&r)) < 0 || (rc = fetch_all(&r)) < 0)

@@ -7,6 +7,8 @@
 #include "build.h"
 #include "conda.h"
 #include "doctor.h"
+#include "external.h"
+#include "util.h"
 #include "wheel.h"
 
 /* Every wheel of the recipe against the plan's python and this host. */
@@ -31,6 +33,47 @@ int mb_stage_check(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
 		   struct mb_err *err)
 {
 	return r->kind == MB_KIND_WHEEL ? check_wheels(ctx, r, err) : 0;
+}
+
+/* X.Y of the plan's python, or NULL when it cannot be told. */
+static char *plan_python_xy(const struct mb_plan *plan)
+{
+	const struct mb_recipe *py = plan->python;
+	struct mb_version v;
+	struct mb_probe probe;
+	struct mb_err ignored;
+	char *xy = NULL;
+
+	if (!py)
+		return NULL;
+	if (py->kind != MB_KIND_EXTERNAL) {
+		v = py->ver;
+	} else if (mb_external_probe(py, &probe, &ignored) == 0) {
+		int bad = mb_version_parse(probe.version, &v);
+		mb_probe_free(&probe);
+		if (bad)
+			return NULL;
+	} else {
+		return NULL;
+	}
+	if (v.n_release >= 2)
+		xy = xasprintf("%llu.%llu", (unsigned long long)v.release[0],
+			       (unsigned long long)v.release[1]);
+	return xy;
+}
+
+int mb_plan_check_wheels(const struct mb_plan *plan, struct mb_err *err)
+{
+	struct mb_stage_ctx ctx = { 0 };
+	char *xy = plan_python_xy(plan);
+	size_t i;
+	int rc = 0;
+
+	ctx.python_xy = xy;
+	for (i = 0; rc == 0 && i < plan->n_steps; i++)
+		rc = mb_stage_check(&ctx, plan->steps[i].recipe, err);
+	free(xy);
+	return rc;
 }
 
 int mb_stage_artifact(const struct mb_stage_ctx *ctx, const struct mb_recipe *r, size_t i,

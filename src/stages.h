@@ -2,6 +2,7 @@
 #ifndef MB_STAGES_H
 #define MB_STAGES_H
 
+#include "plan.h"
 #include "recipe.h"
 #include "stage.h"
 
@@ -9,6 +10,11 @@
  * python and the host).  ctx->root may be NULL. */
 int mb_stage_check(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
 		   struct mb_err *err);
+
+/* Plan time (plan, install --dry-run): every wheel of the plan against the
+ * plan's python (the conda recipe's version, or the external one probed)
+ * and this host; MB_EINPUT naming the first that cannot be installed. */
+int mb_plan_check_wheels(const struct mb_plan *plan, struct mb_err *err);
 
 /* Unpack artifact i (verified blob `blob` of digest `sha256`) under ctx->root. */
 int mb_stage_artifact(const struct mb_stage_ctx *ctx, const struct mb_recipe *r, size_t i,
