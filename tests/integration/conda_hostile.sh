@@ -1,0 +1,60 @@
+# Conda packages (issue #4): hostile archives never write outside their
+# target and nothing reaches the prefix (exit 4 naming the entry), in both
+# formats; setuid bits are dropped; a test-built ELF binary is relocated to
+# a shorter prefix and runs, and a longer prefix is refused (exit 2).
+. "$MB_ROOT/tests/lib.sh"
+. "$MB_ROOT/tests/channel.sh"
+MK="python3 $MB_ROOT/tests/tools/mkconda.py"
+CACHE="$T_TMP/cache"
+OUTSIDE="$T_TMP/outside"; mkdir -p "$OUTSIDE"
+
+attempt() { # NAME WANT_RC WANT_TEXT SPEC...
+	name=$1 want=$2 text=$3; shift 3
+	for ext in tar.bz2 conda; do
+		pkg="$T_TMP/$name-1.0-0.$ext"
+		$MK "$pkg" "$name" "$@" || { fail "$name.$ext: could not build the package"; continue; }
+		R="$T_TMP/r-$name-$ext"; P="$T_TMP/p-$name-$ext"; mkdir -p "$R"
+		conda_recipe "$R" "$name" 1.0 "$pkg"
+		mb_install --recipes "$R" "$name"
+		expect_err "$name (.$ext): $text" "$want" "$text"
+		left=$(cd "$P" 2>/dev/null && find . -path ./.mambaboot -prune -o -print | grep -v '^\.$' | head -3)
+		[ -z "$left" ] && ok "$name (.$ext): nothing reached the prefix" || fail "$name (.$ext): prefix touched" "$left"
+	done
+}
+
+attempt abspath 4 "absolute path" "file:$OUTSIDE/abs=x"
+attempt dotdot 4 "'..' in the path" "file:../../outside/dotdot=x"
+attempt symlink-out 4 "symlink pointing outside" "link:lib/evil=../../../etc"
+attempt symlink-abs 4 "symlink pointing outside" "link:lib/evil=/etc/passwd"
+attempt hardlink-out 4 "hard link to outside" "hard:lib/pw=../../../etc/passwd"
+attempt fifo 4 "device node, fifo or socket" "fifo:lib/pipe"
+attempt device 4 "device node, fifo or socket" "chr:dev/null2"
+attempt dup-entry 4 "a second entry for the same path" "file:lib/d=x" "link:lib/d=../share"
+attempt through-link 4 "lib/e/owned" "link:lib/e=../share" "file:lib/e/owned=x"
+[ -z "$(ls "$OUTSIDE")" ] && ok "nothing was written outside (the 'outside' directory is empty)" || fail "written outside" "$(ls "$OUTSIDE")"
+
+# setuid and setgid bits are dropped.
+pkg="$T_TMP/suid-1.0-0.tar.bz2"; $MK "$pkg" suid "suid:bin/tool=#!/bin/sh"
+R="$T_TMP/r-suid"; P="$T_TMP/p-suid"; mkdir -p "$R"; conda_recipe "$R" suid 1.0 "$pkg"
+mb_install --recipes "$R" suid
+expect_rc "a package with a setuid file installs" 0
+[ "$(stat -c %a "$P/bin/tool")" = 755 ] && ok "without its setuid bit" || fail "setuid kept" "$(stat -c %a "$P/bin/tool")"
+
+# A binary with a long placeholder, relocated to a shorter prefix.
+PH="/opt/placeholder_$(printf '%0200d' 0 | tr 0 p)"
+printf '#include <stdio.h>\nstatic const char where[] = "%s/share/data";\nint main(void) { puts(where); return 0; }\n' "$PH" > "$T_TMP/where.c"
+cc -O0 -o "$T_TMP/where" "$T_TMP/where.c" || fail "compile the test binary"
+for ext in tar.bz2 conda; do
+	pkg="$T_TMP/elf$ext-1.0-0.$ext"
+	$MK "$pkg" "elf$ext" "raw:bin/where=$T_TMP/where" "placeholder:bin/where=binary=$PH"
+	R="$T_TMP/r-elf$ext"; P="$T_TMP/p-elf-$ext"; mkdir -p "$R"; conda_recipe "$R" "elf$ext" 1.0 "$pkg"
+	mb_install --recipes "$R" "elf$ext"
+	expect_rc "an ELF package ($ext) installs at a shorter prefix" 0
+	[ "$("$P/bin/where")" = "$P/share/data" ] && ok "and the binary prints the new prefix" || fail "relocated output" "$("$P/bin/where" 2>&1)"
+	[ "$(stat -c %s "$P/bin/where")" = "$(stat -c %s "$T_TMP/where")" ] && ok "with its length unchanged" || fail "length changed"
+	P="$T_TMP/$(printf '%0250d' 0 | tr 0 l)"
+	mb_install --recipes "$R" "elf$ext"
+	expect_err "a prefix longer than the placeholder is refused ($ext)" 2 "longer than its binary placeholder"
+	[ ! -e "$P/bin" ] && ok "and leaves nothing behind" || fail "long prefix left files"
+done
+done_testing
