@@ -4,6 +4,7 @@
 
 #include "conda.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -181,13 +182,50 @@ static void apply_has_prefix(struct pkg *p, char *text)
 	}
 }
 
+/* No metadata at all (some synthetic packages): the payload is every file
+ * but info/, as unpacked. */
+static void walk_payload(struct pkg *p, const char *rel)
+{
+	char *dir = *rel ? path_join(p->entry, rel) : xstrdup(p->entry);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d)) != NULL) {
+		char *child, *full;
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    (!*rel && !strcmp(de->d_name, "info")))
+			continue;
+		child = *rel ? path_join(rel, de->d_name) : xstrdup(de->d_name);
+		full = path_join(p->entry, child);
+		if (lstat(full, &st) == 0 && S_ISDIR(st.st_mode))
+			walk_payload(p, child);
+		else if (lstat(full, &st) == 0)
+			add_path(p, child, S_ISLNK(st.st_mode) ? 'l' : 'f');
+		free(child);
+		free(full);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
 /* Before paths.json (2017): info/files, and info/has_prefix. */
 static int read_legacy(struct pkg *p, struct mb_err *err)
 {
 	char *files = xasprintf("%s/info/files", p->entry), *hp = xasprintf("%s/info/has_prefix", p->entry);
 	char *text = NULL, *line, *save = NULL;
 	size_t len;
-	int rc = read_file(files, META_MAX, &text, &len, err);
+	int rc;
+
+	if (access(files, F_OK) != 0) {
+		walk_payload(p, "");
+		free(files);
+		free(hp);
+		return 0;
+	}
+	rc = read_file(files, META_MAX, &text, &len, err);
 
 	for (line = rc == 0 ? strtok_r(text, "\n", &save) : NULL; line && rc == 0;
 	     line = strtok_r(NULL, "\n", &save)) {
