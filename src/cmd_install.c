@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "install.h"
+#include "util.h"
 
 static double now_s(void)
 {
@@ -68,7 +70,7 @@ static int run(struct mb_opts *opts, struct mb_err *err)
 	struct mb_install_opts io = { 0 };
 	struct mb_events ev;
 	struct ui ui;
-	char *dir;
+	char *dir, *compat;
 	double start = now_s();
 	int rc;
 
@@ -96,6 +98,9 @@ static int run(struct mb_opts *opts, struct mb_err *err)
 	io.jobs = opts->jobs;
 	io.lock_timeout = opts->lock_timeout;
 	io.ev = &ev;
+	compat = getenv("MAMBABOOT_COMPAT") ? xstrdup(getenv("MAMBABOOT_COMPAT"))
+					    : cli_share_file("compat.yaml");
+	io.compat = access(compat, R_OK) == 0 ? compat : NULL;
 	rc = mb_install(&set, opts->args, opts->n_args, &io, &rep, err);
 	if (rc == 0 && opts->json) {
 		json_t *doc = report_json(&rep, opts->dry_run);
@@ -106,6 +111,7 @@ static int run(struct mb_opts *opts, struct mb_err *err)
 	}
 	mb_install_report_free(&rep);
 	mb_recipe_set_free(&set);
+	free(compat);
 	return rc;
 }
 

@@ -247,6 +247,59 @@ static int probe_externals(struct run *r)
 
 static void stage_ctx(const struct run *r, const char *root, struct mb_stage_ctx *ctx);
 
+/* ---- host checks (doctor's rules), before anything is downloaded ---- */
+
+/* The build-scoped rules (nvcc, its gcc, sm_90) matter when the plan builds
+ * sources with CUDA: a recipe named cuda is in it. */
+static bool builds_with_cuda(const struct run *r)
+{
+	bool cuda = false, builds = false;
+	size_t i;
+
+	for (i = 0; i < r->plan.n_steps; i++) {
+		cuda = cuda || name_equal(r->jobs[i].recipe->name, "cuda");
+		builds = builds || (changing(&r->jobs[i]) && r->jobs[i].recipe->kind == MB_KIND_SOURCE);
+	}
+	return cuda && builds;
+}
+
+/* The gcc a build will use is the plan's own gcc recipe when it has one
+ * (the host's gcc only matters without it). */
+static void plan_gcc(const struct run *r, struct mb_facts *f)
+{
+	const struct mb_recipe *gcc = mb_recipe_find(r->set, "gcc");
+	size_t i;
+
+	for (i = 0; gcc && i < r->plan.n_steps; i++) {
+		if (r->plan.steps[i].recipe == gcc && gcc->kind != MB_KIND_EXTERNAL) {
+			free(f->gcc_version);
+			f->gcc_version = xstrdup(gcc->version);
+		}
+	}
+}
+
+static int host_checks(struct run *r)
+{
+	const char *compat = r->o->compat;
+	struct mb_checks checks;
+	struct mb_facts facts;
+	size_t i;
+	int rc;
+
+	if (r->o->skip_checks || !compat)
+		return 0;
+	mb_facts_probe(&facts, r->prefix.path, r->cache.dir);
+	plan_gcc(r, &facts);
+	rc = mb_doctor_judge(&facts, compat, builds_with_cuda(r), &checks, r->err);
+	for (i = 0; rc == 0 && i < checks.n; i++)
+		if (checks.v[i].status == MB_CHECK_FAIL)
+			rc = mb_errf(r->err, MB_EHOST, "host check '%s' failed (found %s): %s; --skip-checks overrides",
+				     checks.v[i].name, checks.v[i].found, checks.v[i].fix);
+	mb_checks_free(&checks);
+	mb_facts_free(&facts);
+	return rc;
+}
+
 /* ---- fetching ---- */
 
 static int fetch_all(struct run *r)
@@ -662,7 +715,8 @@ int mb_install(const struct mb_recipe_set *set, char *const *targets, size_t n_t
 	}
 	if ((rc = check_pins(&r)) < 0 || (rc = probe_externals(&r)) < 0 ||
 	    (rc = mb_cache_open(&r.cache, o->cache_dir, err)) < 0 ||
-	    (rc = check_stages(&r)) < 0 || (rc = fetch_all(&r)) < 0)
+	    (rc = check_stages(&r)) < 0 || (rc = host_checks(&r)) < 0 ||
+	    (rc = fetch_all(&r)) < 0)
 		goto out;
 	rc = transact(&r);
 out:

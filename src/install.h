@@ -19,6 +19,7 @@ struct mb_install_opts {
 	bool offline, dry_run, force, strict, compile, allow_unpinned, skip_checks;
 	int jobs;
 	double lock_timeout;       /* seconds; <0: wait */
+	const char *compat;        /* doctor's rules; NULL: no host checks */
 	const struct mb_events *ev;
 };
 

@@ -53,6 +53,19 @@ case $OUT in *"WARN  gpu-sm90"*"fix: an sm_90 GPU"*) ok "sm_90 needs nvcc 11.8: 
 MAMBABOOT_FAKE_GLIBC=2.12 run_mb doctor
 case $OUT in *"FAIL  glibc            2.12"*) ok "glibc 2.12 is too old" ;; *) fail "old glibc" "$OUT" ;; esac
 
+# install runs the checks its plan needs before downloading anything.
+R="$T_TMP/r"; mkdir -p "$R"
+printf 'name: cuda\nversion: ">=11.6,<12"\nkind: external\ndetect:\n  command: [nvcc, --version]\n  regex: "release ([0-9]+\\\\.[0-9]+)"\n' > "$R/cuda.yaml"
+printf 'name: kern\nversion: "1.0"\nkind: source\ndepends: [cuda]\nartifacts:\n  - url: https://upstream.invalid/kern-1.0.tar.gz\n    sha256: %064d\nbuild:\n  script: [make]\n' 0 > "$R/kern.yaml"
+host 11.6.124 15.1.0 535.104.05 8.0
+run_mb install kern --recipes "$R" --prefix "$T_TMP/p" --cache "$T_TMP/c" --offline
+expect_err "install refuses nvcc 11.6 with gcc 15 before downloading" 6 "host check 'nvcc-gcc-11.4' failed"
+run_mb install kern --recipes "$R" --prefix "$T_TMP/p" --cache "$T_TMP/c" --offline --skip-checks
+expect_rc "--skip-checks goes on (to the download, which fails offline)" 3
+host 11.5.119 10.4.0 535.104.05 8.0
+run_mb install kern --recipes "$R" --prefix "$T_TMP/p" --cache "$T_TMP/c" --offline
+expect_err "an nvcc outside the cuda recipe's range: exit 6 with found and wanted" 6 "cuda: found 11.5 ("
+
 rm "$B/nvidia-smi" "$B/nvcc"
 run_mb doctor --json
 printf '%s' "$OUT" | python3 -c '
