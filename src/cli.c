@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fetch.h"
 #include "prefix.h"
 #include "util.h"
 
@@ -300,4 +301,18 @@ int cli_open_prefix(const struct mb_opts *opts, const struct mb_events *ev, bool
 	if (!opts->prefix)
 		return mb_errf(err, MB_EINPUT, "--prefix DIR is required");
 	return mb_prefix_open(p, opts->prefix, create, opts->lock_timeout, ev, err);
+}
+
+void cli_fetch_opts(const struct mb_opts *opts, struct mb_cache *cache,
+		    const struct mb_events *ev, struct mb_fetch_opts *fo)
+{
+	memset(fo, 0, sizeof *fo);
+	fo->cache = cache;
+	fo->mirrors = opts->mirrors;
+	fo->n_mirrors = opts->n_mirrors;
+	fo->offline = opts->offline;
+	fo->allow_unpinned = opts->allow_unpinned;
+	fo->jobs = opts->jobs;
+	fo->cacert = opts->cacert;
+	fo->ev = ev;
 }

@@ -52,6 +52,12 @@ void cli_opts_free(struct mb_opts *opts);
  * share/mambaboot/recipes, or recipes/ beside the binary. */
 char *cli_recipes_dir(const struct mb_opts *opts);
 
+struct mb_cache;
+struct mb_fetch_opts;
+/* The fetch options a command's flags give (--mirror, --offline, ...). */
+void cli_fetch_opts(const struct mb_opts *opts, struct mb_cache *cache,
+		    const struct mb_events *ev, struct mb_fetch_opts *fo);
+
 /* A data file: the installed share/mambaboot/NAME, or the source tree's. */
 char *cli_share_file(const char *name);
 

@@ -92,7 +92,7 @@ static int run(struct mb_opts *opts, struct mb_err *err)
 	struct mb_fetch_list list = { 0 };
 	struct ui ui;
 	struct mb_events ev;
-	struct mb_fetch_opts fo = { 0 };
+	struct mb_fetch_opts fo;
 	int rc = cli_load_plan(opts, &set, &plan, err);
 
 	if (rc < 0)
@@ -100,16 +100,8 @@ static int run(struct mb_opts *opts, struct mb_err *err)
 	if ((rc = mb_cache_open(&cache, opts->cache, err)) < 0)
 		goto out;
 	ui_init(&ui, opts);
-	ev.cb = ui_event;
-	ev.ctx = &ui;
-	fo.cache = &cache;
-	fo.mirrors = opts->mirrors;
-	fo.n_mirrors = opts->n_mirrors;
-	fo.offline = opts->offline;
-	fo.allow_unpinned = opts->allow_unpinned;
-	fo.jobs = opts->jobs;
-	fo.cacert = opts->cacert;
-	fo.ev = &ev;
+	ev = cli_events(&ui);
+	cli_fetch_opts(opts, &cache, &ev, &fo);
 	rc = mb_fetch_plan(&fo, &plan, &list, err);
 	ui_done(&ui);
 	if (list.n && (rc == 0 || rc == -MB_EFETCH || rc == -MB_EINTEGRITY)) {

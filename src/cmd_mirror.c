@@ -63,7 +63,7 @@ static struct mb_mirror_entry *entries_of(const struct mb_plan *plan,
 static int mirror_create(struct mb_opts *opts, struct ui *ui, const struct mb_events *ev,
 			 struct mb_err *err)
 {
-	struct mb_fetch_opts fo = { 0 };
+	struct mb_fetch_opts fo;
 	struct mb_fetch_list list = { 0 };
 	struct mb_mirror_stats stats;
 	struct mb_mirror_entry *entries = NULL;
@@ -85,14 +85,7 @@ static int mirror_create(struct mb_opts *opts, struct ui *ui, const struct mb_ev
 	if (rc < 0)
 		return rc;
 	if ((rc = mb_cache_open(&cache, opts->cache, err)) == 0) {
-		fo.cache = &cache;
-		fo.mirrors = opts->mirrors;
-		fo.n_mirrors = opts->n_mirrors;
-		fo.offline = opts->offline;
-		fo.allow_unpinned = opts->allow_unpinned;
-		fo.jobs = opts->jobs;
-		fo.cacert = opts->cacert;
-		fo.ev = ev;
+		cli_fetch_opts(opts, &cache, ev, &fo);
 		rc = mb_fetch_plan(&fo, &plan, &list, err);
 		ui_done(ui);
 	}
