@@ -255,7 +255,7 @@ static int run_line(const struct mb_stage_ctx *ctx, const char *line, size_t n, 
 	int rc, status = 0;
 
 	activation_scripts(ctx->prefix, &g);
-	argv = xcalloc(g.gl_pathc + 4, sizeof *argv);
+	argv = xcalloc(g.gl_pathc + 5, sizeof *argv); /* and the NULL at the end */
 	argv[0] = "/bin/sh";
 	argv[1] = "-c";
 	argv[2] = script;

@@ -102,6 +102,7 @@ static int run(struct mb_opts *opts, struct mb_err *err)
 					    : cli_share_file("compat.yaml");
 	io.compat = access(compat, R_OK) == 0 ? compat : NULL;
 	rc = mb_install(&set, opts->args, opts->n_args, &io, &rep, err);
+	ui_done(&ui);
 	if (rc == 0 && opts->json) {
 		json_t *doc = report_json(&rep, opts->dry_run);
 		rc = cli_print_json(doc, err);

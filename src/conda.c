@@ -90,6 +90,7 @@ static char *cache_entry(const struct mb_stage_ctx *ctx, const char *pkg, const 
 	if (rc == 0 && rename(tmp, entry) < 0 && errno != EEXIST && errno != ENOTEMPTY)
 		rc = mb_errno(err, MB_EFAIL, errno, "cannot store %s in the cache", filename);
 	remove_tree(tmp, NULL);
+	free(tmp);
 	if (rc < 0) {
 		free(entry);
 		return NULL;

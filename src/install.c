@@ -449,7 +449,8 @@ static int find_clashes(const struct run *r, struct claim *v, size_t n)
 {
 	size_t i;
 
-	qsort(v, n, sizeof *v, cmp_claim);
+	if (n)
+		qsort(v, n, sizeof *v, cmp_claim);
 	for (i = 0; i < n; i++) {
 		const struct claim *up;
 		if (i > 0 && strcmp(v[i].path, v[i - 1].path) == 0 && !v[i].dir_only &&
@@ -478,7 +479,8 @@ static int find_strangers(const struct run *r, const struct claim *v, size_t n,
 		char *full;
 		bool taken;
 
-		if (v[i].dir_only || bsearch(&v[i].path, leaving, n_leaving, sizeof *leaving, strptr_cmp))
+		if (v[i].dir_only ||
+		    (n_leaving && bsearch(&v[i].path, leaving, n_leaving, sizeof *leaving, strptr_cmp)))
 			continue;
 		full = path_join(r->prefix.path, v[i].path);
 		taken = lstat(full, &st) == 0 && !S_ISDIR(st.st_mode);

@@ -651,7 +651,7 @@ static char **read_snapshot(const char *path, size_t *n, char **text)
 
 static bool in_snapshot(char **v, size_t n, const char *path)
 {
-	return bsearch(&path, v, n, sizeof *v, strptr_cmp) != NULL;
+	return n && bsearch(&path, v, n, sizeof *v, strptr_cmp) != NULL;
 }
 
 /* Paths present now that the snapshot does not list. */

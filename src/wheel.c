@@ -459,7 +459,7 @@ static int hash_done(void *ctx, const char *rel, unsigned mode, struct mb_err *e
 	f->path = xstrdup(rel);
 	f->size = hs->size;
 	(void)mode; /* libarchive's idea of it ignores non-Unix zips: use pip's */
-	f->mode = bsearch(&rel, hs->exec.v, hs->exec.n, sizeof *hs->exec.v, strptr_cmp)
+	f->mode = hs->exec.n && bsearch(&rel, hs->exec.v, hs->exec.n, sizeof *hs->exec.v, strptr_cmp)
 		? ((0777 & ~hs->umask) | 0111) : (0666 & ~hs->umask);
 	hs->open = false;
 	hs->size = 0;
@@ -628,11 +628,13 @@ static int find_distinfo(struct inst *in)
 		norm = dash ? xstrndup(dir, (size_t)(dash - dir)) : xstrdup(dir);
 		found++;
 		if (found > 1 || !name_equal(norm, want)) {
+			int rc = found > 1 ? mb_errf(in->err, MB_EINTEGRITY, "more than one .dist-info directory")
+				: mb_errf(in->err, MB_EINTEGRITY,
+					  ".dist-info directory '%s' does not name the wheel's project", dir);
 			free(norm);
 			free(dir);
 			free(want);
-			return mb_errf(in->err, MB_EINTEGRITY, found > 1 ? "more than one .dist-info directory"
-				       : ".dist-info directory '%s' does not name the wheel's project", dir);
+			return rc;
 		}
 		free(norm);
 		in->distinfo = dir;
@@ -679,7 +681,7 @@ static int check_wheel_file(struct inst *in)
 static struct mfile *manifest_find(struct manifest *m, const char *path)
 {
 	struct mfile key = { (char *)path, "", 0, 0 };
-	return bsearch(&key, m->v, m->n, sizeof *m->v, cmp_mfile);
+	return m->n ? bsearch(&key, m->v, m->n, sizeof *m->v, cmp_mfile) : NULL;
 }
 
 static int record_problem(struct inst *in, const char *fmt, const char *path)

@@ -3,6 +3,9 @@
 set -u
 : "${MB:?MB must point at the mambaboot binary}"
 T_N=0 T_FAILED=0
+# The data files the binary finds beside itself, wherever the binary under
+# test was built (build/asan/ has no share/ beside it).
+export MAMBABOOT_COMPAT="${MAMBABOOT_COMPAT:-$MB_ROOT/share/mambaboot/compat.yaml}"
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mbtest.XXXXXX")
 trap 'rm -rf "$T_TMP"' EXIT
 
