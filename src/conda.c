@@ -36,6 +36,7 @@ struct pkg_path {
 
 struct pkg {
 	const char *entry;   /* the unpacked cache entry */
+	enum mb_link_mode link; /* what linking from it into the root can do */
 	json_t *index;       /* info/index.json */
 	const char *name, *version, *build;
 	bool noarch_python;
@@ -458,12 +459,12 @@ static int link_symlink(const char *src, const char *dst, const char *rel,
 	return 0;
 }
 
-static int link_file(const struct pkg_path *pp, const char *src, const char *dst,
-		     const char *rel, const struct stat *st, struct mb_owned *owned,
-		     struct mb_err *err)
+static int link_file(struct pkg *p, const struct pkg_path *pp, const char *src,
+		     const char *dst, const char *rel, const struct stat *st,
+		     struct mb_owned *owned, struct mb_err *err)
 {
 	char hex[MB_SHA256_HEX];
-	int rc = pp->no_link ? copy_file(src, dst, err) : clone_file(src, dst, NULL, err);
+	int rc = pp->no_link ? copy_file(src, dst, err) : clone_file(src, dst, &p->link, err);
 
 	if (rc == 0 && !pp->sha256)
 		rc = mb_sha256_file(src, hex, err);
@@ -473,7 +474,7 @@ static int link_file(const struct pkg_path *pp, const char *src, const char *dst
 	return rc;
 }
 
-static int link_one(const struct mb_stage_ctx *ctx, const struct pkg *p,
+static int link_one(const struct mb_stage_ctx *ctx, struct pkg *p,
 		    const struct pkg_path *pp, struct mb_owned *owned, struct mb_err *err)
 {
 	char *src = path_join(p->entry, pp->path), *rel = dest_path(ctx, p, pp->path);
@@ -493,7 +494,7 @@ static int link_one(const struct mb_stage_ctx *ctx, const struct pkg *p,
 	else if (rc == 0 && pp->placeholder)
 		rc = write_relocated(ctx, pp, src, dst, rel, st.st_mode & 0777, owned, err);
 	else if (rc == 0)
-		rc = link_file(pp, src, dst, rel, &st, owned, err);
+		rc = link_file(p, pp, src, dst, rel, &st, owned, err);
 	free(src);
 	free(rel);
 	free(dst);
@@ -657,7 +658,7 @@ int mb_conda_install(const struct mb_stage_ctx *ctx, const char *pkg, const char
 		     const char *filename, const char *url, struct mb_owned *owned,
 		     struct mb_err *err)
 {
-	struct pkg p = { 0 };
+	struct pkg p = { .link = MB_LINK_REFLINK };
 	size_t first = owned->n, i;
 	char *entry;
 	int rc;

@@ -192,14 +192,18 @@ static int try_reflink(const char *src, const char *dst, struct mb_err *err)
 int clone_file(const char *src, const char *dst, enum mb_link_mode *mode,
 	       struct mb_err *err)
 {
-	int rc = try_reflink(src, dst, err);
+	enum mb_link_mode start = mode ? *mode : MB_LINK_REFLINK;
+	int rc;
 
-	if (rc <= 0) {
-		if (mode)
-			*mode = MB_LINK_REFLINK;
-		return rc;
+	if (start == MB_LINK_REFLINK) {
+		rc = try_reflink(src, dst, err);
+		if (rc <= 0) {
+			if (mode)
+				*mode = MB_LINK_REFLINK;
+			return rc;
+		}
 	}
-	if (link(src, dst) == 0) {
+	if (start != MB_LINK_COPY && link(src, dst) == 0) {
 		if (mode)
 			*mode = MB_LINK_HARDLINK;
 		return 0;

@@ -25,7 +25,9 @@ int copy_file(const char *src, const char *dst, struct mb_err *err);
 enum mb_link_mode { MB_LINK_REFLINK, MB_LINK_HARDLINK, MB_LINK_COPY };
 
 /* Place src at dst as cheaply as the file system allows: a reflink, else a
- * hardlink, else a copy.  *mode (may be NULL) says which was used. */
+ * hardlink, else a copy.  *mode (may be NULL) says which was used; passed
+ * back in, it skips what already failed (probe once per install, not once
+ * per file: a failed reflink costs two opens and an unlink). */
 int clone_file(const char *src, const char *dst, enum mb_link_mode *mode,
 	       struct mb_err *err);
 

@@ -572,6 +572,7 @@ struct inst {
 	struct mb_owned *owned;
 	size_t first;               /* where this wheel's owned files start */
 	mode_t umask;
+	enum mb_link_mode link;     /* how files get from the cache entry to the root */
 	char **ep_names, **ep_targets; /* console_scripts and gui_scripts */
 	size_t n_ep, cap_ep, cap_ep2;
 	struct mb_err *err;
@@ -841,7 +842,7 @@ static int link_file(struct inst *in, const struct mfile *f)
 	dst = path_join(in->ctx->root, rel);
 	rc = mkdir_parents(dst, in->err);
 	if (rc == 0)
-		rc = clone_file(src, dst, NULL, in->err);
+		rc = clone_file(src, dst, &in->link, in->err);
 	if (rc == 0)
 		mb_owned_add(in->owned, rel, MB_OWNED_FILE, f->hex, f->size, f->mode);
 	free(src);
@@ -1026,7 +1027,8 @@ static int write_metadata(struct inst *in)
 int mb_wheel_install(const struct mb_stage_ctx *ctx, const char *wheel, const char *filename,
 		     const char *sha256, struct mb_owned *owned, struct mb_err *err)
 {
-	struct inst in = { .ctx = ctx, .owned = owned, .first = owned->n, .err = err };
+	struct inst in = { .ctx = ctx, .owned = owned, .first = owned->n, .err = err,
+			   .link = MB_LINK_REFLINK };
 	char *entry = NULL, *skip;
 	size_t i;
 	int rc;
