@@ -37,7 +37,7 @@ all: mambaboot
 deps:
 	@for p in $(PKGS); do pkg-config --exists $$p || { \
 	  echo "mambaboot: the library '$$p' is missing; on Debian run:" >&2; \
-	  echo "  sudo apt-get install $(DEB_PKGS)   (or: sudo scripts/setup-debian.sh)" >&2; \
+	  echo "  sudo apt-get install $(DEB_PKGS)   (or: scripts/setup-debian.sh, which uses sudo when not root)" >&2; \
 	  exit 1; }; done
 
 build/obj/%.o: src/%.c | deps
