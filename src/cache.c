@@ -138,3 +138,28 @@ int mb_cache_commit_blob(const struct mb_cache *cache, int fd, const char *src,
 	free(dir);
 	return rc;
 }
+
+char *mb_cache_unpacked(const struct mb_cache *cache, const char *sha256,
+			mb_cache_fill_fn fill, void *ctx, struct mb_err *err)
+{
+	char *entry = mb_cache_unpacked_path(cache, sha256), *tmp;
+	struct stat st;
+	int rc;
+
+	if (stat(entry, &st) == 0)
+		return entry;
+	tmp = xasprintf("%s/tmp/%s.%ld", cache->dir, sha256, (long)getpid());
+	remove_tree(tmp, NULL);
+	rc = mkdir_p(tmp, 0755, err);
+	if (rc == 0)
+		rc = fill(ctx, tmp, err);
+	if (rc == 0 && rename(tmp, entry) < 0 && errno != EEXIST && errno != ENOTEMPTY)
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot store %s in the cache", entry);
+	remove_tree(tmp, NULL);
+	free(tmp);
+	if (rc < 0) {
+		free(entry);
+		return NULL;
+	}
+	return entry;
+}

@@ -30,6 +30,14 @@ char *mb_cache_tmp_dir(const struct mb_cache *cache);
 
 bool mb_cache_has_blob(const struct mb_cache *cache, const char *sha256);
 
+/* CACHE/unpacked/<sha256>, made once: fill() writes the entry into a fresh
+ * temporary directory, which is renamed into place, so a half entry never
+ * exists and two processes racing for it both end with a whole one.
+ * Returns the entry's path (the caller frees it), or NULL with err set. */
+typedef int (*mb_cache_fill_fn)(void *ctx, const char *dir, struct mb_err *err);
+char *mb_cache_unpacked(const struct mb_cache *cache, const char *sha256,
+			mb_cache_fill_fn fill, void *ctx, struct mb_err *err);
+
 /* The lock of one entry, CACHE/partial/<hex>.lock (flock, so it is also
  * exclusive between two opens in one process, and the kernel drops it when
  * its holder dies).  Never waits: returns 0 with *fd set when taken, 1 when

@@ -61,42 +61,19 @@ static void pkg_free(struct pkg *p)
 
 /* ---- the cache entry ---- */
 
-static int unpack_to(const char *pkg, const char *filename, const char *dir, struct mb_err *err)
+struct unpack_job {
+	const char *pkg, *filename;
+};
+
+static int unpack_to(void *ctx, const char *dir, struct mb_err *err)
 {
-	int rc = mkdir_p(dir, 0755, err);
+	const struct unpack_job *job = ctx;
 
-	if (rc < 0)
-		return rc;
-	if (str_endswith(filename, ".conda"))
-		return mb_archive_extract_conda(pkg, dir, err);
-	if (str_endswith(filename, ".tar.bz2"))
-		return mb_archive_extract(pkg, dir, 0, err);
-	return mb_errf(err, MB_EINPUT, "%s: not a conda package (.conda or .tar.bz2)", filename);
-}
-
-/* CACHE/unpacked/<sha256>, unpacked aside and renamed in, so that a half
- * entry never exists and two processes can race for it. */
-static char *cache_entry(const struct mb_stage_ctx *ctx, const char *pkg, const char *sha256,
-			 const char *filename, struct mb_err *err)
-{
-	char *entry = mb_cache_unpacked_path(ctx->cache, sha256), *tmp;
-	struct stat st;
-	int rc;
-
-	if (stat(entry, &st) == 0)
-		return entry;
-	tmp = xasprintf("%s/tmp/%s.%ld", ctx->cache->dir, sha256, (long)getpid());
-	remove_tree(tmp, NULL);
-	rc = unpack_to(pkg, filename, tmp, err);
-	if (rc == 0 && rename(tmp, entry) < 0 && errno != EEXIST && errno != ENOTEMPTY)
-		rc = mb_errno(err, MB_EFAIL, errno, "cannot store %s in the cache", filename);
-	remove_tree(tmp, NULL);
-	free(tmp);
-	if (rc < 0) {
-		free(entry);
-		return NULL;
-	}
-	return entry;
+	if (str_endswith(job->filename, ".conda"))
+		return mb_archive_extract_conda(job->pkg, dir, err);
+	if (str_endswith(job->filename, ".tar.bz2"))
+		return mb_archive_extract(job->pkg, dir, 0, err);
+	return mb_errf(err, MB_EINPUT, "%s: not a conda package (.conda or .tar.bz2)", job->filename);
 }
 
 /* ---- metadata ---- */
@@ -665,7 +642,8 @@ int mb_conda_install(const struct mb_stage_ctx *ctx, const char *pkg, const char
 
 	if (!ctx->cache)
 		return mb_errf(err, MB_EFAIL, "internal: conda packages are unpacked into the cache");
-	if (!(entry = cache_entry(ctx, pkg, sha256, filename, err)))
+	struct unpack_job job = { pkg, filename };
+	if (!(entry = mb_cache_unpacked(ctx->cache, sha256, unpack_to, &job, err)))
 		return -err->code;
 	p.entry = entry;
 	rc = read_meta(&p, err);

@@ -515,42 +515,29 @@ static int cmp_mfile(const void *a, const void *b)
 	return strcmp(((const struct mfile *)a)->path, ((const struct mfile *)b)->path);
 }
 
-static char *cache_entry(const struct mb_stage_ctx *ctx, const char *wheel, const char *sha256,
-			 mode_t um, struct mb_err *err)
+struct unpack_job {
+	const char *wheel;
+	mode_t umask;
+};
+
+/* Unpack the wheel into dir, hashing as it goes, and write the manifest. */
+static int unpack_wheel(void *ctx, const char *dir, struct mb_err *err)
 {
-	char *entry = mb_cache_unpacked_path(ctx->cache, sha256), *tmp;
+	const struct unpack_job *job = ctx;
 	struct manifest m = { 0 };
-	struct hashing hs = { 0 };
+	struct hashing hs = { .dir = dir, .m = &m, .umask = job->umask };
 	struct mb_archive_hooks hooks = { hash_data, hash_done, &hs };
-	struct stat st;
 	int rc;
 
-	if (stat(entry, &st) == 0)
-		return entry;
-	tmp = xasprintf("%s/tmp/%s.%ld", ctx->cache->dir, sha256, (long)getpid());
-	remove_tree(tmp, NULL);
-	hs.dir = tmp;
-	hs.m = &m;
-	hs.umask = um;
-	exec_members(wheel, &hs.exec);
-	rc = mkdir_p(tmp, 0755, err);
-	if (rc == 0)
-		rc = mb_archive_extract_hooked(wheel, tmp, 0, &hooks, err);
+	exec_members(job->wheel, &hs.exec);
+	rc = mb_archive_extract_hooked(job->wheel, dir, 0, &hooks, err);
 	if (hs.open)
 		mb_sha256_abort(&hs.h);
 	if (rc == 0)
-		rc = manifest_write(tmp, &m, err);
-	if (rc == 0 && rename(tmp, entry) < 0 && errno != EEXIST && errno != ENOTEMPTY)
-		rc = mb_errno(err, MB_EFAIL, errno, "cannot store the wheel in the cache");
-	remove_tree(tmp, NULL);
+		rc = manifest_write(dir, &m, err);
 	manifest_free(&m);
 	names_free(&hs.exec);
-	free(tmp);
-	if (rc < 0) {
-		free(entry);
-		return NULL;
-	}
-	return entry;
+	return rc;
 }
 
 /* ---- installing from the entry ---- */
@@ -1029,6 +1016,7 @@ int mb_wheel_install(const struct mb_stage_ctx *ctx, const char *wheel, const ch
 {
 	struct inst in = { .ctx = ctx, .owned = owned, .first = owned->n, .err = err,
 			   .link = MB_LINK_REFLINK };
+	struct unpack_job job;
 	char *entry = NULL, *skip;
 	size_t i;
 	int rc;
@@ -1042,7 +1030,9 @@ int mb_wheel_install(const struct mb_stage_ctx *ctx, const char *wheel, const ch
 	if ((rc = parse_name(filename, &in.name, err)) < 0)
 		return rc;
 	in.site = xasprintf("lib/python%s/site-packages", ctx->python_xy);
-	entry = cache_entry(ctx, wheel, sha256, in.umask, err);
+	job.wheel = wheel;
+	job.umask = in.umask;
+	entry = mb_cache_unpacked(ctx->cache, sha256, unpack_wheel, &job, err);
 	rc = entry ? manifest_read(entry, &in.m, err) : -err->code;
 	in.entry = entry;
 	if (rc == 0 && in.m.n)
