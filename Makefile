@@ -12,8 +12,8 @@ DESTDIR   ?=
 FUZZ_SECONDS ?= 20
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-MB_CFLAGS  := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
+MB_CFLAGS  := -std=c11 -pthread -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
               -DMB_VERSION_STRING='"$(VERSION)"' $(PKG_CFLAGS)
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

@@ -7,19 +7,23 @@
 
 enum {
 	MB_ARCHIVE_STRIP_TOP = 1 << 0, /* drop a single top directory (source tarballs) */
+	MB_ARCHIVE_NO_TIMES = 1 << 1,  /* leave files' mtimes at now (as pip does) */
 };
 
 /* Unpack the archive at `path` (tar.*, zip) into `dest`, which must exist.
  * Refused (MB_EINTEGRITY, naming the entry): absolute paths, "..", symlinks
  * whose target leaves dest, hard links to outside, device nodes, fifos,
- * sockets, a second entry for a path already unpacked.  setuid/setgid
- * bits are dropped. */
+ * sockets, a second entry for a path already unpacked, an entry whose path
+ * goes through a symlink.  setuid/setgid bits are dropped; directory
+ * modes are applied last. */
 int mb_archive_extract(const char *path, const char *dest, unsigned flags, struct mb_err *err);
 
-/* Called for each regular file as it is written: its bytes in order, then
- * done() with its path inside dest and its mode.  Lets a caller hash what
- * it unpacks in the same pass. */
+/* Called for each regular file as it is written: mode() picks its mode
+ * (given the archive's, without setuid/setgid), then its bytes in order,
+ * then done() with its path inside dest and its mode.  Lets a caller hash
+ * what it unpacks in the same pass.  Any hook may be NULL. */
 struct mb_archive_hooks {
+	unsigned (*mode)(void *ctx, const char *rel, unsigned mode);
 	void (*data)(void *ctx, const char *rel, const void *buf, size_t len);
 	int (*done)(void *ctx, const char *rel, unsigned mode, struct mb_err *err);
 	void *ctx;
@@ -27,6 +31,14 @@ struct mb_archive_hooks {
 
 int mb_archive_extract_hooked(const char *path, const char *dest, unsigned flags,
 			      const struct mb_archive_hooks *hooks, struct mb_err *err);
+
+/* The same with up to `jobs` threads, for a zip (a wheel): a first pass
+ * checks every name and splits the entries into runs of about equal size,
+ * one per thread, each reading the zip by itself (zip members inflate
+ * independently).  hooks, if not NULL, is an array of `jobs` hooks: thread
+ * k calls hooks[k].  Other formats, and jobs <= 1, use one thread. */
+int mb_archive_extract_jobs(const char *path, const char *dest, unsigned flags, int jobs,
+			    const struct mb_archive_hooks *hooks, struct mb_err *err);
 
 /* A .conda: every info-*.tar.* and pkg-*.tar.* member of the outer zip,
  * wherever it sits and in whatever order, is unpacked into dest as it

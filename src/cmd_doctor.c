@@ -76,7 +76,7 @@ static int run(struct mb_opts *opts, struct mb_err *err)
 
 	if (mb_cache_open(&cache, opts->cache, NULL) < 0)
 		cache.dir = NULL;
-	mb_facts_probe(&facts, opts->prefix, cache.dir);
+	mb_facts_probe(&facts, opts->prefix, cache.dir, true);
 	rc = mb_doctor_judge(&facts, compat, true, &checks, err);
 	if (rc == 0) {
 		for (i = 0; i < checks.n; i++)

@@ -171,7 +171,7 @@ static long long free_bytes(const char *path, bool *writable)
 	return bytes;
 }
 
-void mb_facts_probe(struct mb_facts *f, const char *prefix, const char *cache)
+void mb_facts_probe(struct mb_facts *f, const char *prefix, const char *cache, bool toolchain)
 {
 	struct utsname u;
 
@@ -182,9 +182,11 @@ void mb_facts_probe(struct mb_facts *f, const char *prefix, const char *cache)
 		f->kernel = xstrdup(u.release);
 		f->arch = xstrdup(u.machine);
 	}
-	probe_nvcc(f);
+	if (toolchain)
+		probe_nvcc(f);
 	probe_gpus(f);
-	probe_gcc(f, prefix);
+	if (toolchain)
+		probe_gcc(f, prefix);
 	if (prefix)
 		f->free_prefix = free_bytes(prefix, &f->prefix_writable);
 	if (cache)

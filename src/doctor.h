@@ -34,8 +34,10 @@ struct mb_checks {
 	size_t n, cap;
 };
 
-/* Probe the host.  prefix and cache may be NULL. */
-void mb_facts_probe(struct mb_facts *f, const char *prefix, const char *cache);
+/* Probe the host.  prefix and cache may be NULL.  `toolchain`: also run
+ * nvcc and gcc (the facts of build-scope rules; tens of milliseconds that
+ * an install without CUDA builds does not need to spend). */
+void mb_facts_probe(struct mb_facts *f, const char *prefix, const char *cache, bool toolchain);
 void mb_facts_free(struct mb_facts *f);
 
 /* Judge the facts against compat.yaml (path); `for_build`: only what an

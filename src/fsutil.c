@@ -18,22 +18,18 @@
 
 int mkdir_p(const char *path, mode_t mode, struct mb_err *err)
 {
-	char *p = xstrdup(path), *s;
-	int rc = 0;
+	int rc;
 
-	for (s = p + 1; rc == 0; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char saved = *s;
-		*s = '\0';
-		if (mkdir(p, mode) < 0 && errno != EEXIST)
-			rc = mb_errno(err, MB_EFAIL, errno, "cannot create directory %s", p);
-		*s = saved;
-		if (!saved)
-			break;
-	}
-	free(p);
-	return rc;
+	/* The common cases first: it is there, or only it is missing. */
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return mb_errno(err, MB_EFAIL, errno, "cannot create directory %s", path);
+	if ((rc = mkdir_parents(path, err)) < 0)
+		return rc;
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return mb_errno(err, MB_EFAIL, errno, "cannot create directory %s", path);
+	return 0;
 }
 
 int mkdir_parents(const char *path, struct mb_err *err)
@@ -127,19 +123,20 @@ static int copy_fd(int in, int out, const char *src, const char *dst, struct mb_
 	return 0;
 }
 
-static int open_pair(const char *src, const char *dst, int *in, int *out,
+static int open_pair(int sdir, const char *src, int ddir, const char *dst, int *in, int *out,
 		     struct mb_err *err)
 {
 	struct stat st;
 
-	*in = open(src, O_RDONLY | O_CLOEXEC);
+	*in = openat(sdir, src, O_RDONLY | O_CLOEXEC);
 	if (*in < 0)
 		return mb_errno(err, MB_EFAIL, errno, "cannot open %s", src);
 	if (fstat(*in, &st) < 0) {
 		close(*in);
 		return mb_errno(err, MB_EFAIL, errno, "cannot stat %s", src);
 	}
-	*out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777);
+	*out = openat(ddir, dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		      st.st_mode & 07777);
 	if (*out < 0) {
 		int e = errno;
 		close(*in);
@@ -148,30 +145,36 @@ static int open_pair(const char *src, const char *dst, int *in, int *out,
 	return 0;
 }
 
-static int close_out(int out, const char *dst, int rc, struct mb_err *err)
+static int close_out(int out, int ddir, const char *dst, int rc, struct mb_err *err)
 {
 	if (close(out) < 0 && rc == 0)
 		rc = mb_errno(err, MB_EFAIL, errno, "cannot write %s", dst);
 	if (rc < 0)
-		unlink(dst);
+		unlinkat(ddir, dst, 0);
 	return rc;
 }
 
-int copy_file(const char *src, const char *dst, struct mb_err *err)
+static int copy_at(int sdir, const char *src, int ddir, const char *dst, struct mb_err *err)
 {
-	int in, out, rc = open_pair(src, dst, &in, &out, err);
+	int in, out, rc = open_pair(sdir, src, ddir, dst, &in, &out, err);
 
 	if (rc < 0)
 		return rc;
 	rc = copy_fd(in, out, src, dst, err);
 	close(in);
-	return close_out(out, dst, rc, err);
+	return close_out(out, ddir, dst, rc, err);
 }
 
-static int try_reflink(const char *src, const char *dst, struct mb_err *err)
+int copy_file(const char *src, const char *dst, struct mb_err *err)
+{
+	return copy_at(AT_FDCWD, src, AT_FDCWD, dst, err);
+}
+
+static int try_reflink(int sdir, const char *src, int ddir, const char *dst,
+		       struct mb_err *err)
 {
 #ifdef FICLONE
-	int in, out, rc = open_pair(src, dst, &in, &out, err);
+	int in, out, rc = open_pair(sdir, src, ddir, dst, &in, &out, err);
 
 	if (rc < 0)
 		return rc;
@@ -179,38 +182,44 @@ static int try_reflink(const char *src, const char *dst, struct mb_err *err)
 	close(in);
 	if (rc < 0) {
 		close(out);
-		unlink(dst);
+		unlinkat(ddir, dst, 0);
 		return 1; /* not supported here: try the next way */
 	}
-	return close_out(out, dst, 0, err);
+	return close_out(out, ddir, dst, 0, err);
 #else
-	(void)src, (void)dst, (void)err;
+	(void)sdir, (void)src, (void)ddir, (void)dst, (void)err;
 	return 1;
 #endif
 }
 
-int clone_file(const char *src, const char *dst, enum mb_link_mode *mode,
-	       struct mb_err *err)
+int clone_at(int sdir, const char *src, int ddir, const char *dst, enum mb_link_mode *mode,
+	     struct mb_err *err)
 {
 	enum mb_link_mode start = mode ? *mode : MB_LINK_REFLINK;
 	int rc;
 
 	if (start == MB_LINK_REFLINK) {
-		rc = try_reflink(src, dst, err);
+		rc = try_reflink(sdir, src, ddir, dst, err);
 		if (rc <= 0) {
 			if (mode)
 				*mode = MB_LINK_REFLINK;
 			return rc;
 		}
 	}
-	if (start != MB_LINK_COPY && link(src, dst) == 0) {
+	if (start != MB_LINK_COPY && linkat(sdir, src, ddir, dst, 0) == 0) {
 		if (mode)
 			*mode = MB_LINK_HARDLINK;
 		return 0;
 	}
 	if (mode)
 		*mode = MB_LINK_COPY;
-	return copy_file(src, dst, err);
+	return copy_at(sdir, src, ddir, dst, err);
+}
+
+int clone_file(const char *src, const char *dst, enum mb_link_mode *mode,
+	       struct mb_err *err)
+{
+	return clone_at(AT_FDCWD, src, AT_FDCWD, dst, mode, err);
 }
 
 bool path_is_contained(const char *path, char *out)

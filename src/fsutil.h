@@ -31,6 +31,10 @@ enum mb_link_mode { MB_LINK_REFLINK, MB_LINK_HARDLINK, MB_LINK_COPY };
 int clone_file(const char *src, const char *dst, enum mb_link_mode *mode,
 	       struct mb_err *err);
 
+/* The same, each name relative to a directory descriptor (or AT_FDCWD). */
+int clone_at(int sdir, const char *src, int ddir, const char *dst, enum mb_link_mode *mode,
+	     struct mb_err *err);
+
 
 /* Write a whole file durably: a temporary name beside it, fsync, rename,
  * fsync of the directory.  Readers see the old bytes or the new ones. */

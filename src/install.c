@@ -288,7 +288,7 @@ static int host_checks(struct run *r)
 
 	if (r->o->skip_checks || !compat)
 		return 0;
-	mb_facts_probe(&facts, r->prefix.path, r->cache.dir);
+	mb_facts_probe(&facts, r->prefix.path, r->cache.dir, builds_with_cuda(r));
 	plan_gcc(r, &facts);
 	rc = mb_doctor_judge(&facts, compat, builds_with_cuda(r), &checks, r->err);
 	for (i = 0; rc == 0 && i < checks.n; i++)
@@ -469,28 +469,53 @@ static int find_clashes(const struct run *r, struct claim *v, size_t n)
 /* A staged path that exists in the prefix and that no recipe on its way out
  * owns is someone else's file: refused now, unless --force, before the
  * first rename.  `leaving` is sorted. */
+static bool under(const char *path, const char *dir)
+{
+	size_t n = dir ? strlen(dir) : 0;
+	return dir && strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+/* Is prefix/path taken by a file?  *gone caches a directory found missing,
+ * so that the other files of a new directory cost nothing (v is sorted). */
+static bool taken(const struct run *r, const char *path, char **gone)
+{
+	struct stat st;
+	char *full, *slash;
+	bool hit;
+
+	if (under(path, *gone))
+		return false;
+	full = path_join(r->prefix.path, path);
+	hit = lstat(full, &st) == 0 && !S_ISDIR(st.st_mode);
+	if (!hit && errno == ENOENT && (slash = strrchr(full, '/')) != NULL) {
+		*slash = '\0';
+		if (lstat(full, &st) < 0 && errno == ENOENT && strrchr(path, '/')) {
+			free(*gone);
+			*gone = xstrndup(path, (size_t)(strrchr(path, '/') - path));
+		}
+	}
+	free(full);
+	return hit;
+}
+
 static int find_strangers(const struct run *r, const struct claim *v, size_t n,
 			  char **leaving, size_t n_leaving)
 {
-	struct stat st;
+	char *gone = NULL;
 	size_t i;
+	int rc = 0;
 
-	for (i = 0; i < n && !r->o->force; i++) {
-		char *full;
-		bool taken;
-
+	for (i = 0; rc == 0 && i < n && !r->o->force; i++) {
 		if (v[i].dir_only ||
 		    (n_leaving && bsearch(&v[i].path, leaving, n_leaving, sizeof *leaving, strptr_cmp)))
 			continue;
-		full = path_join(r->prefix.path, v[i].path);
-		taken = lstat(full, &st) == 0 && !S_ISDIR(st.st_mode);
-		free(full);
-		if (taken && !mb_state_find(&r->prefix.state, v[i].owner))
-			return mb_errf(r->err, MB_EINPUT,
-				       "%s/%s exists and no installed recipe owns it (--force replaces it)",
-				       r->prefix.path, v[i].path);
+		if (taken(r, v[i].path, &gone) && !mb_state_find(&r->prefix.state, v[i].owner))
+			rc = mb_errf(r->err, MB_EINPUT,
+				     "%s/%s exists and no installed recipe owns it (--force replaces it)",
+				     r->prefix.path, v[i].path);
 	}
-	return 0;
+	free(gone);
+	return rc;
 }
 
 static bool keeps(const struct run *r, const char *name)

@@ -5,6 +5,7 @@
  *   B  PATH moved from the prefix into backup/TXN/PATH
  *   P  PATH moved from staging into the prefix
  *   D  directory PATH created in the prefix
+ *   M  directory PATH (new to the prefix) moved whole from staging into it
  *   R  directory PATH removed from the prefix
  * Each line is written (write(2), no buffering) before its operation, so
  * after a crash the journal holds at least every operation that happened;
@@ -138,31 +139,48 @@ static int check_dir_link(const struct mb_txn *t, const char *full, struct mb_er
 	return 0;
 }
 
-/* Create the missing parents of rel in the prefix, journaling each. */
-static int make_parents(struct mb_txn *t, const char *rel, struct mb_err *err)
+/* While placing: the deepest directory of the prefix known to be there
+ * (and checked), so that the files of one directory cost no lstat of
+ * their parents. */
+static bool known_covers(const char *known, const char *rel, size_t len)
 {
-	char *path = xstrdup(rel), *s;
+	return known && strncmp(known, rel, len) == 0 && (known[len] == '\0' || known[len] == '/');
+}
+
+/* Check rel's parents in the prefix, top down.  *missing gets the length
+ * of the first that does not exist (0 if all do); a symlinked one must
+ * lead to a directory inside the prefix. */
+static int check_parents(struct mb_txn *t, char **known, const char *rel, size_t *missing,
+			 struct mb_err *err)
+{
+	const char *s;
 	int rc = 0;
 
-	for (s = strchr(path, '/'); rc == 0 && s; s = strchr(s + 1, '/')) {
+	*missing = 0;
+	for (s = strchr(rel, '/'); rc == 0 && s; s = strchr(s + 1, '/')) {
+		size_t len = (size_t)(s - rel);
 		struct stat st;
 		char *full;
 
-		*s = '\0';
-		full = in_prefix(t, path);
-		if (lstat(full, &st) < 0) {
-			if ((rc = journal_write(t, 'D', path, err)) == 0 && mkdir(full, 0755) < 0)
-				rc = mb_errno(err, MB_EFAIL, errno, "cannot create directory %s", full);
-		} else if (S_ISLNK(st.st_mode)) {
+		if (known_covers(*known, rel, len))
+			continue;
+		full = xasprintf("%s/%.*s", t->p->path, (int)len, rel);
+		if (lstat(full, &st) < 0)
+			rc = errno == ENOENT ? (*missing = len, 0)
+					     : mb_errno(err, MB_EFAIL, errno, "cannot stat %s", full);
+		else if (S_ISLNK(st.st_mode))
 			rc = check_dir_link(t, full, err);
-		} else if (!S_ISDIR(st.st_mode)) {
+		else if (!S_ISDIR(st.st_mode))
 			rc = mb_errf(err, MB_EINPUT,
 				     "cannot install %s: %s is a file, not a directory", rel, full);
-		}
 		free(full);
-		*s = '/';
+		if (*missing)
+			break;
+		if (rc == 0) {
+			free(*known);
+			*known = xstrndup(rel, len);
+		}
 	}
-	free(path);
 	return rc;
 }
 
@@ -186,9 +204,9 @@ static int place_one(struct mb_txn *t, const char *stage_dir, const char *rel,
 {
 	char *src = path_join(stage_dir, rel), *dst = in_prefix(t, rel);
 	struct stat st;
-	int rc = make_parents(t, rel, err);
+	int rc = 0;
 
-	if (rc == 0 && lstat(dst, &st) == 0) {
+	if (lstat(dst, &st) == 0) {
 		if (S_ISDIR(st.st_mode))
 			rc = mb_errf(err, MB_EINPUT, "cannot install %s: a directory is in the way", dst);
 		else if (!t->force)
@@ -208,21 +226,56 @@ static int place_one(struct mb_txn *t, const char *stage_dir, const char *rel,
 	return rc;
 }
 
+/* A directory the prefix does not have moves in whole, with one rename. */
+static int place_dir(struct mb_txn *t, const char *stage_dir, const char *dir,
+		     struct mb_err *err)
+{
+	char *src = path_join(stage_dir, dir), *dst = in_prefix(t, dir);
+	int rc = journal_write(t, 'M', dir, err);
+
+	if (rc == 0 && rename(src, dst) < 0)
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot move %s into the prefix", dir);
+	free(src);
+	free(dst);
+	return rc;
+}
+
+static bool below(const char *path, const char *dir)
+{
+	size_t n = dir ? strlen(dir) : 0;
+	return dir && strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
 int mb_txn_place(struct mb_txn *t, const char *stage_dir, const struct mb_owned *files,
 		 struct mb_err *err)
 {
-	size_t i;
-	int rc;
+	char **paths = xcalloc(files->n + 1, sizeof *paths), *known = NULL, *moved = NULL;
+	size_t i, n = 0, missing;
+	int rc = 0;
 
-	for (i = 0; i < files->n; i++) {
-		if (files->v[i].type == MB_OWNED_DIR)
+	for (i = 0; i < files->n; i++)
+		if (files->v[i].type != MB_OWNED_DIR)
+			paths[n++] = files->v[i].path;
+	qsort(paths, n, sizeof *paths, strptr_cmp);
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (below(paths[i], moved))
 			continue;
 		if (mb_interrupted(t->p->ev))
-			return mb_errf(err, MB_EFAIL, "interrupted");
-		if ((rc = place_one(t, stage_dir, files->v[i].path, err)) < 0)
-			return rc;
+			rc = mb_errf(err, MB_EFAIL, "interrupted");
+		else if ((rc = check_parents(t, &known, paths[i], &missing, err)) < 0)
+			break;
+		else if (missing) {
+			free(moved);
+			moved = xstrndup(paths[i], missing);
+			rc = place_dir(t, stage_dir, moved, err);
+		} else {
+			rc = place_one(t, stage_dir, paths[i], err);
+		}
 	}
-	return 0;
+	free(known);
+	free(moved);
+	free(paths);
+	return rc;
 }
 
 static int cmp_depth_desc(const void *a, const void *b)
@@ -439,6 +492,9 @@ static void undo_line(const struct mb_prefix *p, const char *backup, char op, co
 		break;
 	case 'D':
 		rmdir(full);
+		break;
+	case 'M':
+		remove_tree(full, NULL);
 		break;
 	case 'R':
 		mkdir(full, 0755);

@@ -1,6 +1,7 @@
 /* Argument parsing and command dispatch; nothing else. */
 #include <locale.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
@@ -50,6 +51,12 @@ int main(int argc, char **argv)
 	size_t i;
 	int rc;
 
+	/* With TZ unset, glibc stats /etc/localtime at every mktime(), which
+	 * libarchive calls for each zip member's DOS time: 20,000 system calls
+	 * for a wheel of 20,000 files.  ":/etc/localtime" names the same zone
+	 * and is read once. */
+	if (!getenv("TZ"))
+		setenv("TZ", ":/etc/localtime", 0);
 	if (argc < 2) {
 		usage(stderr);
 		return MB_EINPUT;

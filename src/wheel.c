@@ -25,6 +25,7 @@
 #include "digest.h"
 #include "fsutil.h"
 #include "util.h"
+#include "wtree.h"
 
 #define META_MAX (16u << 20)
 
@@ -424,7 +425,6 @@ static void manifest_free(struct manifest *m)
 }
 
 struct hashing {
-	const char *dir;
 	struct names exec;          /* members the zip marks executable */
 	struct manifest *m;
 	struct mb_sha256 h;
@@ -446,28 +446,30 @@ static void hash_data(void *ctx, const char *rel, const void *buf, size_t len)
 }
 
 /* pip's modes: 0666 & ~umask, or 0777 & ~umask | 0111 for a file the zip
- * marks executable. */
+ * marks executable (libarchive's idea of the mode ignores non-Unix zips). */
+static unsigned hash_mode(void *ctx, const char *rel, unsigned mode)
+{
+	const struct hashing *hs = ctx;
+
+	(void)mode;
+	return hs->exec.n && bsearch(&rel, hs->exec.v, hs->exec.n, sizeof *hs->exec.v, strptr_cmp)
+		? ((0777 & ~hs->umask) | 0111) : (0666 & ~hs->umask);
+}
+
 static int hash_done(void *ctx, const char *rel, unsigned mode, struct mb_err *err)
 {
 	struct hashing *hs = ctx;
 	struct mfile *f = VEC_PUSH(hs->m->v, hs->m->n, hs->m->cap);
-	char *full = path_join(hs->dir, rel);
 
+	(void)err;
 	if (!hs->open)
 		hash_data(ctx, rel, "", 0);
 	mb_sha256_final(&hs->h, f->hex);
 	f->path = xstrdup(rel);
 	f->size = hs->size;
-	(void)mode; /* libarchive's idea of it ignores non-Unix zips: use pip's */
-	f->mode = hs->exec.n && bsearch(&rel, hs->exec.v, hs->exec.n, sizeof *hs->exec.v, strptr_cmp)
-		? ((0777 & ~hs->umask) | 0111) : (0666 & ~hs->umask);
+	f->mode = mode;
 	hs->open = false;
 	hs->size = 0;
-	if (chmod(full, f->mode) < 0) {
-		free(full);
-		return mb_errno(err, MB_EFAIL, errno, "cannot set the mode of %s", rel);
-	}
-	free(full);
 	return 0;
 }
 
@@ -518,26 +520,51 @@ static int cmp_mfile(const void *a, const void *b)
 struct unpack_job {
 	const char *wheel;
 	mode_t umask;
+	int jobs;
 };
 
-/* Unpack the wheel into dir, hashing as it goes, and write the manifest. */
+/* Unpack the wheel into dir on job->jobs threads, each hashing what it
+ * writes, and write the manifest of them all. */
 static int unpack_wheel(void *ctx, const char *dir, struct mb_err *err)
 {
 	const struct unpack_job *job = ctx;
-	struct manifest m = { 0 };
-	struct hashing hs = { .dir = dir, .m = &m, .umask = job->umask };
-	struct mb_archive_hooks hooks = { hash_data, hash_done, &hs };
+	int k, jobs = job->jobs > 0 ? job->jobs : 1;
+	struct manifest m = { 0 }, *parts = xcalloc((size_t)jobs, sizeof *parts);
+	struct hashing *hs = xcalloc((size_t)jobs, sizeof *hs);
+	struct mb_archive_hooks *hooks = xcalloc((size_t)jobs, sizeof *hooks);
+	struct names exec;
+	size_t i;
 	int rc;
 
-	exec_members(job->wheel, &hs.exec);
-	rc = mb_archive_extract_hooked(job->wheel, dir, 0, &hooks, err);
-	if (hs.open)
-		mb_sha256_abort(&hs.h);
+	exec_members(job->wheel, &exec);
+	for (k = 0; k < jobs; k++) {
+		hs[k].exec = exec; /* shared, read only */
+		hs[k].m = &parts[k];
+		hs[k].umask = job->umask;
+		hooks[k] = (struct mb_archive_hooks){ hash_mode, hash_data, hash_done, &hs[k] };
+	}
+	rc = mb_archive_extract_jobs(job->wheel, dir, MB_ARCHIVE_NO_TIMES, jobs, hooks, err);
+	for (k = 0; k < jobs; k++) {
+		if (hs[k].open)
+			mb_sha256_abort(&hs[k].h);
+		for (i = 0; i < parts[k].n; i++)
+			*VEC_PUSH(m.v, m.n, m.cap) = parts[k].v[i];
+		free(parts[k].v);
+	}
 	if (rc == 0)
 		rc = manifest_write(dir, &m, err);
 	manifest_free(&m);
-	names_free(&hs.exec);
+	names_free(&exec);
+	free(hooks);
+	free(hs);
+	free(parts);
 	return rc;
+}
+
+static int online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 && n < 64 ? (int)n : 1;
 }
 
 /* ---- installing from the entry ---- */
@@ -560,6 +587,7 @@ struct inst {
 	size_t first;               /* where this wheel's owned files start */
 	mode_t umask;
 	enum mb_link_mode link;     /* how files get from the cache entry to the root */
+	struct mb_wtree from, to;   /* the cache entry, the root */
 	char **ep_names, **ep_targets; /* console_scripts and gui_scripts */
 	size_t n_ep, cap_ep, cap_ep2;
 	struct mb_err *err;
@@ -753,31 +781,25 @@ static char *dest_of(const struct inst *in, const char *path, bool *script, bool
 static int write_owned(struct inst *in, const char *rel, const char *data, size_t len,
 		       mode_t mode)
 {
-	char *dst = path_join(in->ctx->root, rel), hex[MB_SHA256_HEX];
-	int fd, rc = mkdir_parents(dst, in->err);
+	char hex[MB_SHA256_HEX];
+	int fd = mb_wtree_create(&in->to, rel, mode, in->err), rc = 0;
 	size_t off = 0;
 
-	if (rc < 0) {
-		free(dst);
-		return rc;
-	}
-	fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0)
-		rc = mb_errno(in->err, MB_EFAIL, errno, "cannot create %s", dst);
+		return fd;
 	while (rc == 0 && off < len) {
 		ssize_t n = write(fd, data + off, len - off);
 		if (n < 0 && errno != EINTR)
-			rc = mb_errno(in->err, MB_EFAIL, errno, "cannot write %s", dst);
+			rc = mb_errno(in->err, MB_EFAIL, errno, "cannot write %s", rel);
 		else if (n > 0)
 			off += (size_t)n;
 	}
-	if (fd >= 0 && close(fd) < 0 && rc == 0)
-		rc = mb_errno(in->err, MB_EFAIL, errno, "cannot write %s", dst);
-	if (fd >= 0 && rc == 0)
-		chmod(dst, mode); /* exactly pip's mode, whatever the umask did */
+	if (rc == 0 && (mode & in->umask) && fchmod(fd, mode) < 0) /* pip's mode, whatever the umask */
+		rc = mb_errno(in->err, MB_EFAIL, errno, "cannot set the mode of %s", rel);
+	if (close(fd) < 0 && rc == 0)
+		rc = mb_errno(in->err, MB_EFAIL, errno, "cannot write %s", rel);
 	if (rc == 0 && (rc = mb_sha256_buf(data, len, hex, in->err)) == 0)
 		mb_owned_add(in->owned, rel, MB_OWNED_FILE, hex, (int64_t)len, mode);
-	free(dst);
 	return rc;
 }
 
@@ -811,8 +833,9 @@ static int install_script(struct inst *in, const struct mfile *f, const char *re
 static int link_file(struct inst *in, const struct mfile *f)
 {
 	bool script, bad;
-	char *rel = dest_of(in, f->path, &script, &bad), *src, *dst;
-	int rc;
+	char *rel = dest_of(in, f->path, &script, &bad);
+	const char *sbase, *dbase;
+	int sdir, ddir, rc;
 
 	if (bad)
 		return mb_errf(in->err, MB_EINTEGRITY, "%s: file outside the wheel's schemes", f->path);
@@ -825,15 +848,13 @@ static int link_file(struct inst *in, const struct mfile *f)
 		free(rel);
 		return rc;
 	}
-	src = path_join(in->entry, f->path);
-	dst = path_join(in->ctx->root, rel);
-	rc = mkdir_parents(dst, in->err);
-	if (rc == 0)
-		rc = clone_file(src, dst, &in->link, in->err);
+	if ((sdir = mb_wtree_parent(&in->from, f->path, &sbase, in->err)) < 0 ||
+	    (ddir = mb_wtree_parent(&in->to, rel, &dbase, in->err)) < 0)
+		rc = -in->err->code;
+	else
+		rc = clone_at(sdir, sbase, ddir, dbase, &in->link, in->err);
 	if (rc == 0)
 		mb_owned_add(in->owned, rel, MB_OWNED_FILE, f->hex, f->size, f->mode);
-	free(src);
-	free(dst);
 	free(rel);
 	return rc;
 }
@@ -940,6 +961,11 @@ static int write_entry_points(struct inst *in)
 
 /* ---- INSTALLER, REQUESTED and a RECORD of what was installed ---- */
 
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : 0;
+}
+
 static void b64url(const char *hex, char *out)
 {
 	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -947,7 +973,7 @@ static void b64url(const char *hex, char *out)
 	size_t i, o = 0;
 
 	for (i = 0; i < 32; i++)
-		sscanf(hex + 2 * i, "%2hhx", &raw[i]);
+		raw[i] = (unsigned char)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
 	for (i = 0; i < 32; i += 3) {
 		unsigned v = (unsigned)raw[i] << 16 | (i + 1 < 32 ? (unsigned)raw[i + 1] << 8 : 0) |
 			     (i + 2 < 32 ? raw[i + 2] : 0);
@@ -1015,7 +1041,7 @@ int mb_wheel_install(const struct mb_stage_ctx *ctx, const char *wheel, const ch
 		     const char *sha256, struct mb_owned *owned, struct mb_err *err)
 {
 	struct inst in = { .ctx = ctx, .owned = owned, .first = owned->n, .err = err,
-			   .link = MB_LINK_REFLINK };
+			   .link = MB_LINK_REFLINK, .from.root = -1, .to.root = -1 };
 	struct unpack_job job;
 	char *entry = NULL, *skip;
 	size_t i;
@@ -1032,6 +1058,7 @@ int mb_wheel_install(const struct mb_stage_ctx *ctx, const char *wheel, const ch
 	in.site = xasprintf("lib/python%s/site-packages", ctx->python_xy);
 	job.wheel = wheel;
 	job.umask = in.umask;
+	job.jobs = ctx->jobs < online_cpus() ? ctx->jobs : online_cpus();
 	entry = mb_cache_unpacked(ctx->cache, sha256, unpack_wheel, &job, err);
 	rc = entry ? manifest_read(entry, &in.m, err) : -err->code;
 	in.entry = entry;
@@ -1039,6 +1066,8 @@ int mb_wheel_install(const struct mb_stage_ctx *ctx, const char *wheel, const ch
 		qsort(in.m.v, in.m.n, sizeof *in.m.v, cmp_mfile);
 	if (rc == 0 && (rc = find_distinfo(&in)) == 0 && (rc = check_wheel_file(&in)) == 0)
 		rc = check_record(&in);
+	if (rc == 0 && (rc = mb_wtree_open(&in.from, entry, false, err)) == 0)
+		rc = mb_wtree_open(&in.to, ctx->root, true, err);
 	if (rc == 0)
 		read_entry_points(&in);
 	skip = in.distinfo ? xasprintf("%s/RECORD", in.distinfo) : NULL;
@@ -1058,6 +1087,8 @@ int mb_wheel_install(const struct mb_stage_ctx *ctx, const char *wheel, const ch
 	}
 	free(in.ep_names);
 	free(in.ep_targets);
+	mb_wtree_close(&in.from);
+	mb_wtree_close(&in.to);
 	manifest_free(&in.m);
 	free(in.name.buf);
 	free(in.distinfo);

@@ -1,18 +1,27 @@
 #!/bin/sh
-# Wheel installs (issue #5) against pip and unzip on wheels this bench
-# generates: 20k small files, and a torch-shaped one (2 x 60 MB of random
-# bytes + 2k small .py files, scaled down from 6 x 60 MB + 8k to keep the
-# run short).  Cold: an empty cache and a new prefix; warm: the cache holds
-# the unpacked wheel, a new prefix.  Prints ratios measured in this run.
+# Wheel installs (issue #5) against pip and unzip, on wheels this bench
+# generates:
+#   small     20,000 small .py files
+#   torchish  2 x 60 MB of random bytes + 2,000 small .py files (scaled down
+#             from torch's 6 x 60 MB + 8k files to keep the run short)
+#   thirty    30 wheels of 40..400 files each, installed by one command
+# Cold: an empty cache and a new prefix (-j1, then -j2); warm: the cache
+# holds the unpacked wheels, a new prefix.  Best of BENCH_RUNS (3).  Every
+# run writes to directories of its own and nothing is deleted until the end:
+# ext4 scans its inode bitmaps past recently deleted inodes, so a tree made
+# just after an rm -rf of another costs several times more, whoever makes it.
 set -eu
 MB=${MB:-./mambaboot}
-W=$(mktemp -d /tmp/mbbench-wheel.XXXXXX)
-trap 'rm -rf "$W"' EXIT
-python3 - "$W" <<'PY'
-import base64, hashlib, os, sys, zipfile
-w = sys.argv[1]
-def wheel(name, files):
-    path = f"{w}/{name}-1.0-py3-none-any.whl"
+W=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/mbbench-wheel.XXXXXX")
+trap 'rm -rf "$W"' EXIT INT TERM
+python3 - "$MB" "$W" "${BENCH_RUNS:-3}" <<'PY'
+import base64, hashlib, os, random, subprocess, sys, time, zipfile
+mb, w, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rnd = random.Random(5)
+
+def wheel(name, files, scripts=()):
+    path = f"{w}/wheels/{name}-1.0-py3-none-any.whl"
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     rec = []
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         def add(p, data):
@@ -24,43 +33,92 @@ def wheel(name, files):
         di = f"{name}-1.0.dist-info"
         add(f"{di}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n".encode())
         add(f"{di}/WHEEL", b"Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        if scripts:
+            add(f"{di}/entry_points.txt", ("[console_scripts]\n" + "".join(
+                f"{s} = {name}.m0:main\n" for s in scripts)).encode())
         z.writestr(f"{di}/RECORD", "\n".join(rec + [f"{di}/RECORD,,"]) + "\n")
-wheel("small", [(f"small/m{i // 500}/f{i}.py", f"X = {i}\n".encode() * 20) for i in range(20000)])
-wheel("torchish", [(f"torchish/lib/lib{i}.so", os.urandom(60 << 20)) for i in range(2)] +
-      [(f"torchish/py{i // 200}/m{i}.py", b"def f():\n    return 1\n" * 30) for i in range(2000)])
-PY
-python3 - "$MB" "$W" <<'PY'
-import hashlib, os, shutil, statistics, subprocess, sys, time
-mb, w = sys.argv[1], sys.argv[2]
-def run(cmd, **kw):
-    t = time.perf_counter(); subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
-    return time.perf_counter() - t
-def best(f, n=3):
-    return min(f() for _ in range(n))
-for name in ("small", "torchish"):
-    whl = f"{w}/{name}-1.0-py3-none-any.whl"
-    sha = hashlib.sha256(open(whl, "rb").read()).hexdigest()
-    r = f"{w}/r-{name}"; os.makedirs(f"{w}/m/sha256", exist_ok=True); os.makedirs(r, exist_ok=True)
-    shutil.copy(whl, f"{w}/m/sha256/{sha}")
-    open(f"{r}/python.yaml", "w").write('name: python\nversion: ">=3"\nkind: external\ndetect:\n  command: [python3, --version]\n  regex: "Python ([0-9]+\\\\.[0-9]+)"\n')
-    open(f"{r}/{name}.yaml", "w").write(f'name: {name}\nversion: "1.0"\nkind: wheel\ndepends: [python]\nartifacts:\n  - url: https://bench.invalid/{os.path.basename(whl)}\n    sha256: {sha}\n')
-    def fresh(p):
-        shutil.rmtree(p, ignore_errors=True)
-        return p
+    return path
+
+def pyfile(i):
+    return (f"def f{i}(x):\n    return x + {i}\n" * rnd.randint(5, 200)).encode()
+
+shapes = {
+    "small": [wheel("small", [(f"small/m{i // 500}/f{i}.py", f"X = {i}\n".encode() * 20)
+                              for i in range(20000)])],
+    "torchish": [wheel("torchish", [(f"torchish/lib/lib{i}.so", os.urandom(60 << 20)) for i in range(2)] +
+                       [(f"torchish/py{i // 200}/m{i}.py", b"def f():\n    return 1\n" * 30)
+                        for i in range(2000)])],
+    "thirty": [wheel(f"pkg{k}", [(f"pkg{k}/{'sub%d/' % (i // 50) if i >= 50 else ''}m{i}.py", pyfile(i))
+                                 for i in range(rnd.randint(40, 400))], scripts=(f"pkg{k}-cli",))
+               for k in range(30)],
+}
+
+mirror, n = f"{w}/mirror/sha256", [0]
+os.makedirs(mirror)
+def fresh(tag):
+    n[0] += 1
+    return f"{w}/out/{tag}{n[0]}"
+
+def recipes(shape, whls):
+    r = f"{w}/r-{shape}"
+    os.makedirs(r)
+    open(f"{r}/python.yaml", "w").write(
+        f'name: python\nversion: ">=3"\nkind: external\ndetect:\n  command: [{sys.executable}, --version]\n'
+        '  regex: "Python ([0-9]+\\\\.[0-9]+)"\n')
+    names = []
+    for whl in whls:
+        data = open(whl, "rb").read()
+        sha = hashlib.sha256(data).hexdigest()
+        open(f"{mirror}/{sha}", "wb").write(data)
+        name = os.path.basename(whl).split("-")[0]
+        names.append(name)
+        open(f"{r}/{name}.yaml", "w").write(
+            f'name: {name}\nversion: "1.0"\nkind: wheel\ndepends: [python]\nartifacts:\n'
+            f'  - url: https://bench.invalid/{os.path.basename(whl)}\n    sha256: {sha}\n')
+    return r, names
+
+rss = [0]
+def run(cmd):
+    os.sync()
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    dt = time.perf_counter() - t
+    if status != 0:
+        sys.exit(f"failed: {' '.join(cmd)}")
+    return dt, ru.ru_maxrss
+
+def best(f):
+    return min(f() for _ in range(runs))
+
+print(f"wheels: best of {runs}; data in {w}")
+for shape, whls in shapes.items():
+    r, names = recipes(shape, whls)
     def pip():
-        return run([sys.executable, "-m", "pip", "install", "-q", "-I", "--no-deps", "--no-compile", "--no-index", "--prefix", fresh(f"{w}/pp"), whl])
+        return run([sys.executable, "-m", "pip", "install", "-q", "-I", "--no-deps", "--no-compile",
+                    "--no-index", "--disable-pip-version-check", "--prefix", fresh("pip"), *whls])[0]
     def unzip():
-        return run(["unzip", "-q", "-o", whl, "-d", fresh(f"{w}/uz")])
-    def mbi(cold, jobs):
-        if cold:
-            shutil.rmtree(f"{w}/cache", ignore_errors=True)
-        return run([mb, "install", name, "--recipes", r, "--prefix", fresh(f"{w}/mp"), "--cache", f"{w}/cache",
-                    "--mirror", f"{w}/m", "--offline", "-q", "-j", str(jobs)])
+        d = fresh("unzip")
+        os.sync()
+        t = time.perf_counter()
+        for x in whls:
+            subprocess.run(["unzip", "-q", "-o", x, "-d", d], check=True)
+        return time.perf_counter() - t
+    def mbi(cache, jobs):
+        dt, maxrss = run([mb, "install", *names, "--recipes", r, "--prefix", fresh("mb"), "--cache", cache,
+                          "--mirror", f"{w}/mirror", "--offline", "-q", "-j", str(jobs)])
+        rss[0] = max(rss[0], maxrss)
+        return dt
     tp, tu = best(pip), best(unzip)
-    cold = best(lambda: mbi(True, 1))
-    mbi(True, 1)
-    warm = best(lambda: mbi(False, 1))
-    print(f"{name}: pip {tp:.2f} s, unzip {tu:.2f} s, mambaboot cold {cold:.2f} s "
-          f"({tp / cold:.1f}x faster than pip, {cold / tu:.2f}x unzip's time), "
+    cold1 = best(lambda: mbi(fresh("cache"), 1))
+    cold2 = best(lambda: mbi(fresh("cache"), 2))
+    warm_cache = fresh("cache")
+    mbi(warm_cache, 2)
+    warm = best(lambda: mbi(warm_cache, 2))
+    print(f"{shape}: pip {tp:.2f} s, unzip {tu:.2f} s; mambaboot cold -j1 {cold1:.2f} s "
+          f"({cold1 / tu:.2f}x unzip's time, {tp / cold1:.1f}x faster than pip), "
+          f"cold -j2 {cold2:.2f} s ({cold2 / tu:.2f}x unzip's time, {tp / cold2:.1f}x faster than pip), "
           f"warm {warm:.2f} s ({tp / warm:.1f}x faster than pip)")
+    sys.stdout.flush()
+print(f"peak RSS of any mambaboot run: {rss[0] / 1024:.1f} MB (want < 64)")
 PY
