@@ -6,7 +6,8 @@
 #             from torch's 6 x 60 MB + 8k files to keep the run short)
 #   thirty    30 wheels of 40..400 files each, installed by one command
 # Cold: an empty cache and a new prefix (-j1, then -j2); warm: the cache
-# holds the unpacked wheels, a new prefix.  Best of BENCH_RUNS (3).  Every
+# holds the unpacked wheels, a new prefix.  Best of BENCH_RUNS (3);
+# BENCH_SHAPES="small thirty" picks shapes.  Every
 # run writes to directories of its own and nothing is deleted until the end:
 # ext4 scans its inode bitmaps past recently deleted inodes, so a tree made
 # just after an rm -rf of another costs several times more, whoever makes it.
@@ -42,13 +43,13 @@ def wheel(name, files, scripts=()):
 def pyfile(i):
     return (f"def f{i}(x):\n    return x + {i}\n" * rnd.randint(5, 200)).encode()
 
-shapes = {
-    "small": [wheel("small", [(f"small/m{i // 500}/f{i}.py", f"X = {i}\n".encode() * 20)
+shapes = {  # lambdas: only the shapes asked for are generated
+    "small": lambda: [wheel("small", [(f"small/m{i // 500}/f{i}.py", f"X = {i}\n".encode() * 20)
                               for i in range(20000)])],
-    "torchish": [wheel("torchish", [(f"torchish/lib/lib{i}.so", os.urandom(60 << 20)) for i in range(2)] +
+    "torchish": lambda: [wheel("torchish", [(f"torchish/lib/lib{i}.so", os.urandom(60 << 20)) for i in range(2)] +
                        [(f"torchish/py{i // 200}/m{i}.py", b"def f():\n    return 1\n" * 30)
                         for i in range(2000)])],
-    "thirty": [wheel(f"pkg{k}", [(f"pkg{k}/{'sub%d/' % (i // 50) if i >= 50 else ''}m{i}.py", pyfile(i))
+    "thirty": lambda: [wheel(f"pkg{k}", [(f"pkg{k}/{'sub%d/' % (i // 50) if i >= 50 else ''}m{i}.py", pyfile(i))
                                  for i in range(rnd.randint(40, 400))], scripts=(f"pkg{k}-cli",))
                for k in range(30)],
 }
@@ -92,7 +93,11 @@ def best(f):
     return min(f() for _ in range(runs))
 
 print(f"wheels: best of {runs}; data in {w}")
+only = os.environ.get("BENCH_SHAPES", "").split()
 for shape, whls in shapes.items():
+    if only and shape not in only:
+        continue
+    whls = whls()
     r, names = recipes(shape, whls)
     def pip():
         return run([sys.executable, "-m", "pip", "install", "-q", "-I", "--no-deps", "--no-compile",
@@ -118,7 +123,7 @@ for shape, whls in shapes.items():
     print(f"{shape}: pip {tp:.2f} s, unzip {tu:.2f} s; mambaboot cold -j1 {cold1:.2f} s "
           f"({cold1 / tu:.2f}x unzip's time, {tp / cold1:.1f}x faster than pip), "
           f"cold -j2 {cold2:.2f} s ({cold2 / tu:.2f}x unzip's time, {tp / cold2:.1f}x faster than pip), "
-          f"warm {warm:.2f} s ({tp / warm:.1f}x faster than pip)")
+          f"warm {warm:.2f} s ({tp / warm:.1f}x faster than pip); peak RSS so far {rss[0] / 1024:.1f} MB")
     sys.stdout.flush()
 print(f"peak RSS of any mambaboot run: {rss[0] / 1024:.1f} MB (want < 64)")
 PY
