@@ -250,7 +250,7 @@ static int make_dir(struct unpack *u, const char *rel, mode_t mode)
 	return rc;
 }
 
-static int write_all(int fd, const void *buf, size_t len, off_t off)
+static int pwrite_all(int fd, const void *buf, size_t len, off_t off)
 {
 	while (len > 0) {
 		ssize_t n = pwrite(fd, buf, len, off);
@@ -275,7 +275,7 @@ static int copy_data(struct unpack *u, struct archive *in, int fd, const char *r
 	int r;
 
 	while ((r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK) {
-		if (write_all(fd, buf, len, (off_t)off) < 0)
+		if (pwrite_all(fd, buf, len, (off_t)off) < 0)
 			return mb_errno(u->err, MB_EFAIL, errno, "cannot write %s/%s", u->out.what,
 					rel);
 		if (u->hooks && u->hooks->data)

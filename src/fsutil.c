@@ -255,7 +255,7 @@ bool path_is_contained(const char *path, char *out)
 	return any;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -285,7 +285,8 @@ static int fsync_parent(const char *path, struct mb_err *err)
 	return rc;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, struct mb_err *err)
+int write_file_atomic_fn(const char *path, int (*fill)(int fd, void *ctx), void *ctx,
+			 struct mb_err *err)
 {
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -296,7 +297,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, struct mb_
 		free(tmp);
 		return rc;
 	}
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0)
+	if (fill(fd, ctx) < 0 || fsync(fd) < 0)
 		rc = mb_errno(err, MB_EFAIL, errno, "cannot write %s", tmp);
 	if (close(fd) < 0 && rc == 0)
 		rc = mb_errno(err, MB_EFAIL, errno, "cannot write %s", tmp);
@@ -308,4 +309,21 @@ int write_file_atomic(const char *path, const void *data, size_t len, struct mb_
 		rc = fsync_parent(path, err);
 	free(tmp);
 	return rc;
+}
+
+struct bytes {
+	const void *data;
+	size_t len;
+};
+
+static int fill_bytes(int fd, void *ctx)
+{
+	const struct bytes *b = ctx;
+	return write_all(fd, b->data, b->len);
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, struct mb_err *err)
+{
+	struct bytes b = { data, len };
+	return write_file_atomic_fn(path, fill_bytes, &b, err);
 }

@@ -40,6 +40,13 @@ int clone_at(int sdir, const char *src, int ddir, const char *dst, enum mb_link_
  * fsync of the directory.  Readers see the old bytes or the new ones. */
 int write_file_atomic(const char *path, const void *data, size_t len, struct mb_err *err);
 
+/* The same, the bytes written by fill(fd, ctx) (returns <0 with errno set). */
+int write_file_atomic_fn(const char *path, int (*fill)(int fd, void *ctx), void *ctx,
+			 struct mb_err *err);
+
+/* write(2) until done; -1 with errno on failure. */
+int write_all(int fd, const void *data, size_t len);
+
 /* Is `path` (from an archive, a RECORD, paths.json...) a relative path that
  * stays below its root?  Refuses "", absolute paths, ".." components, and
  * NUL/newline bytes; "./a//b" is fine.  Normalized form written to out

@@ -1,5 +1,6 @@
 /* The prefix state as JSON (jansson): state.json and the per-recipe file
  * lists.  Both are read back as untrusted: every field is type-checked. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,15 +134,62 @@ static json_t *recipe_json(const struct mb_state_recipe *r)
 	return o;
 }
 
-static int dump_atomic(const char *path, json_t *root, struct mb_err *err)
+/* JSON streamed to the file through a 64 KiB buffer: a list of 20,000
+ * files is never one string in memory. */
+struct dump {
+	json_t *root;
+	size_t flags;
+	int fd;
+	size_t len;
+	char buf[1 << 16];
+};
+
+static int dump_flush(struct dump *d)
 {
-	char *text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	int rc = write_all(d->fd, d->buf, d->len);
+	d->len = 0;
+	return rc;
+}
+
+static int dump_put(const char *text, size_t len, void *ctx)
+{
+	struct dump *d = ctx;
+
+	if (d->len + len > sizeof d->buf && dump_flush(d) < 0)
+		return -1;
+	if (len > sizeof d->buf)
+		return write_all(d->fd, text, len);
+	memcpy(d->buf + d->len, text, len);
+	d->len += len;
+	return 0;
+}
+
+static int dump_fill(int fd, void *ctx)
+{
+	struct dump *d = ctx;
+
+	d->fd = fd;
+	d->len = 0;
+	if (json_dump_callback(d->root, dump_put, d, d->flags | JSON_PRESERVE_ORDER) < 0) {
+		if (!errno)
+			errno = EIO;
+		return -1;
+	}
+	if (dump_flush(d) < 0 || write_all(fd, "\n", 1) < 0)
+		return -1;
+	return 0;
+}
+
+static int dump_atomic(const char *path, json_t *root, size_t flags, struct mb_err *err)
+{
+	struct dump *d = xmalloc(sizeof *d);
 	int rc;
 
-	if (!text)
-		return mb_errf(err, MB_EFAIL, "cannot serialize %s", path);
-	rc = write_file_atomic(path, text, strlen(text), err);
-	free(text);
+	d->root = root;
+	d->flags = flags;
+	errno = 0;
+	rc = write_file_atomic_fn(path, dump_fill, d, err);
+	free(d);
 	return rc;
 }
 
@@ -164,7 +212,7 @@ int mb_state_write(const char *path, const struct mb_state *s, struct mb_err *er
 	json_object_set_new(root, "txn", json_string(s->txn ? s->txn : ""));
 	json_object_set_new(root, "requested", reqs);
 	json_object_set_new(root, "recipes", recs);
-	rc = dump_atomic(path, root, err);
+	rc = dump_atomic(path, root, JSON_INDENT(1), err);
 	json_decref(root);
 	return rc;
 }
@@ -216,7 +264,7 @@ int mb_files_write(const char *path, const struct mb_owned *files, struct mb_err
 		json_array_append_new(list, o);
 	}
 	json_object_set_new(root, "files", list);
-	rc = dump_atomic(path, root, err);
+	rc = dump_atomic(path, root, JSON_COMPACT, err); /* 20,000 files: no indentation */
 	json_decref(root);
 	return rc;
 }

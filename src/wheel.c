@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -588,6 +589,7 @@ struct inst {
 	mode_t umask;
 	enum mb_link_mode link;     /* how files get from the cache entry to the root */
 	struct mb_wtree from, to;   /* the cache entry, the root */
+	int jobs;                   /* threads for linking */
 	char **ep_names, **ep_targets; /* console_scripts and gui_scripts */
 	size_t n_ep, cap_ep, cap_ep2;
 	struct mb_err *err;
@@ -830,32 +832,112 @@ static int install_script(struct inst *in, const struct mfile *f, const char *re
 	return rc;
 }
 
-static int link_file(struct inst *in, const struct mfile *f)
-{
-	bool script, bad;
-	char *rel = dest_of(in, f->path, &script, &bad);
-	const char *sbase, *dbase;
-	int sdir, ddir, rc;
+/* ---- linking from the cache entry, on several threads ---- */
 
-	if (bad)
-		return mb_errf(in->err, MB_EINTEGRITY, "%s: file outside the wheel's schemes", f->path);
-	if (script && is_wrapper(in, rel)) {
-		free(rel);
-		return 0;
+struct link {
+	const struct mfile *f;
+	char *rel;                  /* where it goes, under the root */
+};
+
+struct linker {
+	const char *from, *to;      /* the cache entry, the root */
+	const struct link *v;
+	size_t first, last;
+	enum mb_link_mode mode;
+	struct mb_err err;
+	int rc;
+	pthread_t thread;
+};
+
+static void *link_run(void *arg)
+{
+	struct linker *l = arg;
+	struct mb_wtree from = { .root = -1 }, to = { .root = -1 };
+	const char *sbase, *dbase;
+	int sdir, ddir;
+	size_t i;
+
+	if ((l->rc = mb_wtree_open(&from, l->from, false, &l->err)) == 0)
+		l->rc = mb_wtree_open(&to, l->to, true, &l->err);
+	for (i = l->first; l->rc == 0 && i < l->last; i++) {
+		if ((sdir = mb_wtree_parent(&from, l->v[i].f->path, &sbase, &l->err)) < 0 ||
+		    (ddir = mb_wtree_parent(&to, l->v[i].rel, &dbase, &l->err)) < 0)
+			l->rc = -l->err.code;
+		else
+			l->rc = clone_at(sdir, sbase, ddir, dbase, &l->mode, &l->err);
 	}
-	if (script) {
-		rc = install_script(in, f, rel);
+	mb_wtree_close(&from);
+	mb_wtree_close(&to);
+	return NULL;
+}
+
+/* Link v[0..n) on up to ctx->jobs threads (a run of the sorted list each,
+ * so that threads mostly work in different directories), then own them. */
+static int link_all(struct inst *in, const struct link *v, size_t n)
+{
+	size_t jobs = n / 1024 + 1, k, started;
+	struct linker *l;
+	int rc = 0;
+
+	if (jobs > (size_t)in->jobs)
+		jobs = in->jobs > 0 ? (size_t)in->jobs : 1;
+	l = xcalloc(jobs, sizeof *l);
+	for (k = 0; k < jobs; k++)
+		l[k] = (struct linker){ .from = in->entry, .to = in->ctx->root, .v = v,
+					.first = n * k / jobs, .last = n * (k + 1) / jobs,
+					.mode = in->link };
+	for (started = 1; started < jobs; started++)
+		if (pthread_create(&l[started].thread, NULL, link_run, &l[started]) != 0)
+			break;
+	link_run(&l[0]);
+	for (k = 1; k < started; k++)
+		pthread_join(l[k].thread, NULL);
+	for (k = started; k < jobs; k++) /* no thread for it: do it here */
+		link_run(&l[k]);
+	for (k = 0; rc == 0 && k < jobs; k++)
+		if (l[k].rc < 0) {
+			*in->err = l[k].err;
+			rc = l[k].rc;
+		}
+	for (k = 0; rc == 0 && k < n; k++)
+		mb_owned_add(in->owned, v[k].rel, MB_OWNED_FILE, v[k].f->hex, v[k].f->size,
+			     v[k].f->mode);
+	free(l);
+	return rc;
+}
+
+/* Every file of the entry but RECORD: scripts written here, the rest linked. */
+static int place_files(struct inst *in)
+{
+	struct link *v = xcalloc(in->m.n + 1, sizeof *v);
+	char *skip = xasprintf("%s/RECORD", in->distinfo);
+	size_t i, n = 0;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < in->m.n; i++) {
+		bool script, bad;
+		char *rel;
+		if (!strcmp(in->m.v[i].path, skip))
+			continue;
+		rel = dest_of(in, in->m.v[i].path, &script, &bad);
+		if (bad)
+			rc = mb_errf(in->err, MB_EINTEGRITY, "%s: file outside the wheel's schemes",
+				     in->m.v[i].path);
+		else if (script && !is_wrapper(in, rel))
+			rc = install_script(in, &in->m.v[i], rel);
+		else if (!script) {
+			v[n].f = &in->m.v[i];
+			v[n++].rel = rel;
+			continue;
+		}
 		free(rel);
-		return rc;
 	}
-	if ((sdir = mb_wtree_parent(&in->from, f->path, &sbase, in->err)) < 0 ||
-	    (ddir = mb_wtree_parent(&in->to, rel, &dbase, in->err)) < 0)
-		rc = -in->err->code;
-	else
-		rc = clone_at(sdir, sbase, ddir, dbase, &in->link, in->err);
 	if (rc == 0)
-		mb_owned_add(in->owned, rel, MB_OWNED_FILE, f->hex, f->size, f->mode);
-	free(rel);
+		rc = link_all(in, v, n);
+	for (i = 0; i < n; i++)
+		free(v[i].rel);
+	free(v);
+	free(skip);
 	return rc;
 }
 
@@ -1043,7 +1125,7 @@ int mb_wheel_install(const struct mb_stage_ctx *ctx, const char *wheel, const ch
 	struct inst in = { .ctx = ctx, .owned = owned, .first = owned->n, .err = err,
 			   .link = MB_LINK_REFLINK, .from.root = -1, .to.root = -1 };
 	struct unpack_job job;
-	char *entry = NULL, *skip;
+	char *entry = NULL;
 	size_t i;
 	int rc;
 
@@ -1059,6 +1141,7 @@ int mb_wheel_install(const struct mb_stage_ctx *ctx, const char *wheel, const ch
 	job.wheel = wheel;
 	job.umask = in.umask;
 	job.jobs = ctx->jobs < online_cpus() ? ctx->jobs : online_cpus();
+	in.jobs = job.jobs;
 	entry = mb_cache_unpacked(ctx->cache, sha256, unpack_wheel, &job, err);
 	rc = entry ? manifest_read(entry, &in.m, err) : -err->code;
 	in.entry = entry;
@@ -1070,17 +1153,14 @@ int mb_wheel_install(const struct mb_stage_ctx *ctx, const char *wheel, const ch
 		rc = mb_wtree_open(&in.to, ctx->root, true, err);
 	if (rc == 0)
 		read_entry_points(&in);
-	skip = in.distinfo ? xasprintf("%s/RECORD", in.distinfo) : NULL;
-	for (i = 0; rc == 0 && i < in.m.n; i++)
-		if (strcmp(in.m.v[i].path, skip))
-			rc = link_file(&in, &in.m.v[i]);
+	if (rc == 0)
+		rc = place_files(&in);
 	if (rc == 0)
 		rc = write_entry_points(&in);
 	if (rc == 0)
 		rc = write_metadata(&in);
 	if (rc < 0)
 		mb_err_wrap(err, "%s", filename);
-	free(skip);
 	for (i = 0; i < in.n_ep; i++) {
 		free(in.ep_names[i]);
 		free(in.ep_targets[i]);
