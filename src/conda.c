@@ -21,6 +21,7 @@
 #include "fsutil.h"
 #include "spawn.h"
 #include "util.h"
+#include "wtree.h"
 
 #define SHEBANG_MAX 127
 #define META_MAX (64u << 20)
@@ -43,6 +44,7 @@ struct pkg {
 	json_t *entry_points; /* from info/link.json, or NULL */
 	struct pkg_path *paths;
 	size_t n_paths, cap_paths;
+	struct mb_wtree from, to; /* the cache entry, the root */
 };
 
 static void pkg_free(struct pkg *p)
@@ -57,6 +59,8 @@ static void pkg_free(struct pkg *p)
 	free(p->paths);
 	json_decref(p->index);
 	json_decref(p->entry_points);
+	mb_wtree_close(&p->from);
+	mb_wtree_close(&p->to);
 }
 
 /* ---- the cache entry ---- */
@@ -420,61 +424,72 @@ static int write_relocated(const struct mb_stage_ctx *ctx, const struct pkg_path
 	return rc;
 }
 
-static int link_symlink(const char *src, const char *dst, const char *rel,
-			struct mb_owned *owned, struct mb_err *err)
+static int link_symlink(int sdir, const char *sbase, int ddir, const char *dbase,
+			const char *rel, struct mb_owned *owned, struct mb_err *err)
 {
 	char target[PATH_MAX], hex[MB_SHA256_HEX];
-	ssize_t n = readlink(src, target, sizeof target - 1);
+	ssize_t n = readlinkat(sdir, sbase, target, sizeof target - 1);
 
 	if (n < 0)
-		return mb_errno(err, MB_EFAIL, errno, "cannot read link %s", src);
+		return mb_errno(err, MB_EFAIL, errno, "cannot read link %s", rel);
 	target[n] = '\0';
-	if (symlink(target, dst) < 0)
-		return mb_errno(err, MB_EFAIL, errno, "cannot create link %s", dst);
+	if (symlinkat(target, ddir, dbase) < 0)
+		return mb_errno(err, MB_EFAIL, errno, "cannot create link %s", rel);
 	mb_sha256_buf(target, (size_t)n, hex, NULL);
 	mb_owned_add(owned, rel, MB_OWNED_LINK, hex, n, 0777);
 	return 0;
 }
 
-static int link_file(struct pkg *p, const struct pkg_path *pp, const char *src,
-		     const char *dst, const char *rel, const struct stat *st,
+static int link_file(struct pkg *p, const struct pkg_path *pp, int sdir, const char *sbase,
+		     int ddir, const char *dbase, const char *rel, const struct stat *st,
 		     struct mb_owned *owned, struct mb_err *err)
 {
-	char hex[MB_SHA256_HEX];
-	int rc = pp->no_link ? copy_file(src, dst, err) : clone_file(src, dst, &p->link, err);
+	char hex[MB_SHA256_HEX], *src;
+	enum mb_link_mode copy = MB_LINK_COPY;
+	int rc = clone_at(sdir, sbase, ddir, dbase, pp->no_link ? &copy : &p->link, err);
 
-	if (rc == 0 && !pp->sha256)
+	if (rc == 0 && !pp->sha256) {
+		src = path_join(p->entry, pp->path);
 		rc = mb_sha256_file(src, hex, err);
+		free(src);
+	}
 	if (rc == 0)
 		mb_owned_add(owned, rel, MB_OWNED_FILE, pp->sha256 ? pp->sha256 : hex,
 			     st->st_size, st->st_mode & 07777);
 	return rc;
 }
 
+/* One path of the package from the cache entry into the root, through the
+ * package's two wtrees (no lookup of the whole path per file). */
 static int link_one(const struct mb_stage_ctx *ctx, struct pkg *p,
 		    const struct pkg_path *pp, struct mb_owned *owned, struct mb_err *err)
 {
-	char *src = path_join(p->entry, pp->path), *rel = dest_path(ctx, p, pp->path);
-	char *dst = path_join(ctx->root, rel);
+	char *rel = dest_path(ctx, p, pp->path), *src = NULL, *dst = NULL;
+	const char *sbase, *dbase;
+	int sdir = mb_wtree_parent(&p->from, pp->path, &sbase, err), ddir = -1, rc = 0;
 	struct stat st;
-	int rc = mkdir_parents(dst, err);
 
-	if (rc == 0 && lstat(src, &st) < 0)
+	if (sdir < 0 || fstatat(sdir, sbase, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		rc = mb_errf(err, MB_EINTEGRITY, "%s-%s lists '%s' but does not contain it",
 			     p->name, p->version, pp->path);
-	else if (rc == 0 && pp->type == 'd')
-		rc = mkdir_p(dst, 0755, err);
-	else if (rc == 0 && S_ISLNK(st.st_mode))
-		rc = link_symlink(src, dst, rel, owned, err);
-	else if (rc == 0 && !S_ISREG(st.st_mode))
+	else if (pp->type == 'd')
+		rc = mb_wtree_mkdir(&p->to, rel, err);
+	else if ((ddir = mb_wtree_parent(&p->to, rel, &dbase, err)) < 0)
+		rc = ddir;
+	else if (S_ISLNK(st.st_mode))
+		rc = link_symlink(sdir, sbase, ddir, dbase, rel, owned, err);
+	else if (!S_ISREG(st.st_mode))
 		rc = mb_errf(err, MB_EINTEGRITY, "%s: '%s' is not a regular file", p->name, pp->path);
-	else if (rc == 0 && pp->placeholder)
+	else if (pp->placeholder) {
+		src = path_join(p->entry, pp->path);
+		dst = path_join(ctx->root, rel);
 		rc = write_relocated(ctx, pp, src, dst, rel, st.st_mode & 0777, owned, err);
-	else if (rc == 0)
-		rc = link_file(p, pp, src, dst, rel, &st, owned, err);
+	} else {
+		rc = link_file(p, pp, sdir, sbase, ddir, dbase, rel, &st, owned, err);
+	}
 	free(src);
-	free(rel);
 	free(dst);
+	free(rel);
 	return rc;
 }
 
@@ -635,7 +650,7 @@ int mb_conda_install(const struct mb_stage_ctx *ctx, const char *pkg, const char
 		     const char *filename, const char *url, struct mb_owned *owned,
 		     struct mb_err *err)
 {
-	struct pkg p = { .link = MB_LINK_REFLINK };
+	struct pkg p = { .link = MB_LINK_REFLINK, .from.root = -1, .to.root = -1 };
 	size_t first = owned->n, i;
 	char *entry;
 	int rc;
@@ -647,6 +662,8 @@ int mb_conda_install(const struct mb_stage_ctx *ctx, const char *pkg, const char
 		return -err->code;
 	p.entry = entry;
 	rc = read_meta(&p, err);
+	if (rc == 0 && (rc = mb_wtree_open(&p.from, entry, false, err)) == 0)
+		rc = mb_wtree_open(&p.to, ctx->root, true, err);
 	if (rc == 0)
 		rc = check_placeholders(ctx, &p, err);
 	for (i = 0; rc == 0 && i < p.n_paths; i++) {
