@@ -1,0 +1,118 @@
+#!/bin/sh
+# Conda packages (issue #4): extract + link of a generated package of
+# BENCH_CONDA_MB megabytes (500) in BENCH_CONDA_FILES files (20,000), as
+# .tar.bz2 and as .conda, against bsdtar -xf of the same package (for a
+# .conda: the outer zip, then its info and pkg tar.zst members, which is
+# what a tar user has to do).  Cold: the package is in the cache (fetched),
+# not unpacked, a new prefix; warm: the cache holds the unpacked package, a
+# new prefix.  Best of BENCH_RUNS (2).  Nothing is deleted between runs
+# (see wheel.sh: ext4 is slow to make files just after deleting many).
+set -eu
+MB=${MB:-./mambaboot}
+W=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/mbbench-conda.XXXXXX")
+trap 'rm -rf "$W"' EXIT INT TERM
+python3 - "$MB" "$W" "${BENCH_RUNS:-2}" "${BENCH_CONDA_MB:-500}" "${BENCH_CONDA_FILES:-20000}" <<'PY'
+import bz2, hashlib, io, json, os, random, subprocess, sys, tarfile, time, zipfile
+mb, w, runs, size_mb, nfiles = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+rnd = random.Random(4)
+words = [os.urandom(8).hex().encode() for _ in range(4096)]
+
+def payload():
+    """A few big shared-library-like files (compressible about 2x, as real
+    ones are) hold 80% of the bytes; many small text files the rest."""
+    big = max(1, nfiles // 2000)
+    big_bytes = size_mb * (1 << 20) * 4 // 5 // big
+    small_bytes = size_mb * (1 << 20) // 5 // max(1, nfiles - big)
+    for i in range(big):
+        data = b"".join(rnd.choice(words) if j % 2 else os.urandom(16) for j in range(big_bytes // 16))
+        yield f"lib/libbig{i}.so", data, 0o755
+    for i in range(nfiles - big):
+        line = f"x{i} = {i}  # generated\n".encode()
+        yield f"lib/python3.10/site-packages/benchpkg/m{i // 400}/f{i}.py", line * max(1, small_bytes // len(line)), 0o644
+
+def tar_of(members):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for path, data, mode in members:
+            ti = tarfile.TarInfo(path)
+            ti.size, ti.mode, ti.mtime = len(data), mode, 1700000000
+            t.addfile(ti, io.BytesIO(data))
+    return buf.getvalue()
+
+def info_members(files):
+    paths = [{"_path": p, "path_type": "hardlink", "sha256": hashlib.sha256(d).hexdigest(),
+              "size_in_bytes": len(d)} for p, d, _ in files]
+    index = {"name": "benchpkg", "version": "1.0", "build": "0", "build_number": 0,
+             "depends": [], "subdir": "linux-64", "platform": "linux", "arch": "x86_64"}
+    return [("info/index.json", json.dumps(index).encode(), 0o644),
+            ("info/paths.json", json.dumps({"paths": paths, "paths_version": 1}).encode(), 0o644),
+            ("info/files", "".join(p + "\n" for p, _, _ in files).encode(), 0o644)]
+
+def zstd(data):
+    return subprocess.run(["zstd", "-q", "-3", "-T0", "-c"], input=data, stdout=subprocess.PIPE, check=True).stdout
+
+files = list(payload())
+info = info_members(files)
+pkgs = {}
+pkgs["tar.bz2"] = f"{w}/benchpkg-1.0-0.tar.bz2"
+with open(pkgs["tar.bz2"], "wb") as f:
+    f.write(bz2.compress(tar_of(info + files), 1))
+pkgs["conda"] = f"{w}/benchpkg-1.0-0.conda"
+with zipfile.ZipFile(pkgs["conda"], "w", zipfile.ZIP_STORED) as z:
+    z.writestr("metadata.json", json.dumps({"conda_pkg_format_version": 2}))
+    z.writestr("pkg-benchpkg-1.0-0.tar.zst", zstd(tar_of(files)))
+    z.writestr("info-benchpkg-1.0-0.tar.zst", zstd(tar_of(info)))
+del files, info
+
+n = [0]
+def fresh(tag):
+    n[0] += 1
+    return f"{w}/out/{tag}{n[0]}"
+
+def timed(cmds):
+    os.sync()
+    t = time.perf_counter()
+    for c in cmds:
+        subprocess.run(c, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+def best(f):
+    return min(f() for _ in range(runs))
+
+print(f"conda: {size_mb} MB in {nfiles} files, best of {runs}; data in {w}")
+mirror = f"{w}/mirror/sha256"
+os.makedirs(mirror)
+for ext, pkg in pkgs.items():
+    data = open(pkg, "rb").read()
+    sha = hashlib.sha256(data).hexdigest()
+    open(f"{mirror}/{sha}", "wb").write(data)
+    r = f"{w}/r-{ext}"
+    os.makedirs(r)
+    open(f"{r}/benchpkg.yaml", "w").write(
+        f'name: benchpkg\nversion: "1.0"\nkind: conda\nartifacts:\n'
+        f'  - url: https://bench.invalid/{os.path.basename(pkg)}\n    sha256: {sha}\n')
+    common = ["--recipes", r, "--mirror", f"{w}/mirror", "--offline", "-q"]
+    def fetched():
+        c = fresh("cache")
+        subprocess.run([mb, "fetch", "benchpkg", "--cache", c, *common], check=True)
+        return c
+    def install(cache):
+        return timed([[mb, "install", "benchpkg", "--prefix", fresh("mb"), "--cache", cache, *common]])
+    def bsdtar():
+        d = fresh("bsdtar")
+        os.makedirs(d)
+        if ext == "tar.bz2":
+            return timed([["bsdtar", "-xf", pkg, "-C", d]])
+        return timed([["bsdtar", "-xf", pkg, "-C", d],
+                      ["bsdtar", "-xf", f"{d}/pkg-benchpkg-1.0-0.tar.zst", "-C", d],
+                      ["bsdtar", "-xf", f"{d}/info-benchpkg-1.0-0.tar.zst", "-C", d]])
+    peer = best(bsdtar)
+    cold = best(lambda: install(fetched()))
+    warm_cache = fetched()
+    install(warm_cache)
+    warm = best(lambda: install(warm_cache))
+    print(f".{ext} ({len(data) >> 20} MB): bsdtar {peer:.2f} s, mambaboot cold {cold:.2f} s "
+          f"(bsdtar/mambaboot {peer / cold:.2f}, want >= 1.0), warm {warm:.2f} s "
+          f"(warm/cold {warm / cold:.2f})")
+    sys.stdout.flush()
+PY
