@@ -13,12 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "archive.h"
 #include "cache.h"
 #include "digest.h"
 #include "fsutil.h"
+#include "prefix.h"
 #include "spawn.h"
 #include "util.h"
 #include "wtree.h"
@@ -752,4 +754,113 @@ int mb_conda_post_link(const struct mb_stage_ctx *ctx, const struct mb_owned *ow
 		json_decref(rec);
 	}
 	return rc;
+}
+
+/* ---- conda-meta/history ---- */
+
+/* "conda-forge/linux-64::name-version-build" for each conda artifact of s,
+ * as conda names a package in its history. */
+static void dists(const struct mb_state *s, char ***out, size_t *n)
+{
+	static const char *const exts[] = { ".tar.bz2", ".conda" };
+	static const char anaconda[] = "https://conda.anaconda.org/";
+	size_t i, k, e, cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (i = 0; i < s->n_recipes; i++) {
+		if (strcmp(s->recipes[i].kind, "conda") != 0)
+			continue;
+		for (k = 0; k < s->recipes[i].n_artifacts; k++) {
+			const struct mb_state_artifact *a = &s->recipes[i].artifacts[k];
+			const char *url = a->url ? a->url : "", *slash = strrchr(url, '/');
+			size_t len = strlen(a->filename), skip = 0;
+			for (e = 0; e < 2; e++)
+				if (len > strlen(exts[e]) && !strcmp(a->filename + len - strlen(exts[e]), exts[e]))
+					len -= strlen(exts[e]);
+			if (!strncmp(url, anaconda, sizeof anaconda - 1))
+				skip = sizeof anaconda - 1;
+			*VEC_PUSH(*out, *n, cap) = xasprintf("%.*s::%.*s",
+				slash ? (int)(slash - url - skip) : 0, url + skip, (int)len, a->filename);
+		}
+	}
+	if (*n)
+		qsort(*out, *n, sizeof **out, strptr_cmp);
+}
+
+static bool has(char **v, size_t n, const char *s)
+{
+	return n && bsearch(&s, v, n, sizeof *v, strptr_cmp);
+}
+
+static void free_strs(char **v, size_t n)
+{
+	while (n-- > 0)
+		free(v[n]);
+	free(v);
+}
+
+static int append_history(const char *prefix, char **was, size_t n_was, char **now,
+			  size_t n_now, const char *cmd, struct mb_err *err)
+{
+	char *dir = path_join(prefix, "conda-meta"), *path = path_join(dir, "history"), when[32];
+	struct sbuf b = { 0 };
+	time_t t = time(NULL);
+	struct tm tm;
+	size_t i;
+	int fd, rc = mkdir_p(dir, 0755, err);
+
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+	sbuf_printf(&b, "==> %s <==\n# cmd: %s\n# mambaboot version: %s\n", when, cmd,
+		    MB_VERSION_STRING);
+	for (i = 0; i < n_was; i++)
+		if (!has(now, n_now, was[i]))
+			sbuf_printf(&b, "-%s\n", was[i]);
+	for (i = 0; i < n_now; i++)
+		if (!has(was, n_was, now[i]))
+			sbuf_printf(&b, "+%s\n", now[i]);
+	fd = rc < 0 ? -1 : open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (rc == 0 && (fd < 0 || write_all(fd, b.s, b.len) < 0))
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot write %s", path);
+	if (fd >= 0)
+		close(fd);
+	sbuf_free(&b);
+	free(path);
+	free(dir);
+	return rc;
+}
+
+void mb_conda_history(struct mb_prefix *p, const char *verb, char *const *names, size_t n)
+{
+	struct mb_state before = p->state;
+	struct mb_err err = { 0 };
+	struct sbuf cmd = { 0 };
+	char *state = path_join(p->dir, "state.json"), **was, **now;
+	size_t n_was, n_now, i;
+	bool changed;
+	int rc;
+
+	memset(&p->state, 0, sizeof p->state);
+	rc = mb_state_read(state, &p->state, &err);
+	free(state);
+	if (rc < 0) {
+		p->state = before;
+		return;
+	}
+	dists(&before, &was, &n_was);
+	dists(&p->state, &now, &n_now);
+	changed = n_was != n_now;
+	for (i = 0; !changed && i < n_now; i++)
+		changed = strcmp(was[i], now[i]) != 0;
+	sbuf_printf(&cmd, "mambaboot %s", verb);
+	for (i = 0; i < n; i++)
+		sbuf_printf(&cmd, " %s", names[i]);
+	if (changed && append_history(p->path, was, n_was, now, n_now, cmd.s, &err) < 0) {
+		struct mb_event e = { .type = MB_EV_WARN, .msg = err.msg };
+		mb_emit(p->ev, &e);
+	}
+	sbuf_free(&cmd);
+	free_strs(was, n_was);
+	free_strs(now, n_now);
+	mb_state_free(&before);
 }

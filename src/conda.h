@@ -25,4 +25,11 @@ int mb_conda_post_link(const struct mb_stage_ctx *ctx, const struct mb_owned *ow
 int mb_conda_relocate(char **data, size_t *len, const char *placeholder, const char *prefix,
 		      bool binary, const char *name, struct mb_err *err);
 
+/* After a committed transaction: reload p's state and append to
+ * PREFIX/conda-meta/history, as conda does, the conda packages it unlinked
+ * (-) and linked (+), under "# cmd: mambaboot VERB NAMES...".  Not a
+ * failure of the transaction if it cannot be written: a warning. */
+struct mb_prefix;
+void mb_conda_history(struct mb_prefix *p, const char *verb, char *const *names, size_t n);
+
 #endif

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "conda.h"
 #include "build.h"
 #include "doctor.h"
 #include "external.h"
@@ -665,6 +666,7 @@ static int transact(struct run *r)
 
 /* ---- the whole run ---- */
 
+
 static void run_free(struct run *r)
 {
 	size_t i, k;
@@ -745,7 +747,8 @@ int mb_install(const struct mb_recipe_set *set, char *const *targets, size_t n_t
 	    (rc = check_stages(&r)) < 0 || (rc = host_checks(&r)) < 0 ||
 	    (rc = fetch_all(&r)) < 0)
 		goto out;
-	rc = transact(&r);
+	if ((rc = transact(&r)) == 0)
+		mb_conda_history(&r.prefix, "install", targets, n_targets);
 out:
 	if (!r.have_prefix)
 		free(r.prefix.path);

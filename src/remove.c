@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conda.h"
 #include "prefix.h"
 #include "remove.h"
 #include "util.h"
@@ -104,6 +105,8 @@ int mb_prefix_remove(struct mb_prefix *p, char *const *names, size_t n, bool for
 	}
 	mb_txn_set_requested(t, kept, n_kept);
 	rc = rc < 0 ? (mb_txn_abort(t), rc) : mb_txn_commit(t, err);
+	if (rc == 0)
+		mb_conda_history(p, "remove", names, n);
 	free(kept);
 	return rc;
 }

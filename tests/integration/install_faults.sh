@@ -18,7 +18,7 @@ conda_recipe "$RB" mock 2.0.0 "$C/conda/mock-2.0.0-py37_1000.conda"
 # moto is noarch: python; it needs the python recipe.
 for R in "$RA" "$RB"; do sed -i 's/^kind: conda$/kind: conda\ndepends: [python]/' "$R/moto.yaml"; done
 
-tree_sum() { (cd "$1" && find . -path ./.mambaboot -prune -o -print | LC_ALL=C sort | while read -r f; do
+tree_sum() { (cd "$1" && find . -path ./.mambaboot -prune -o -path ./conda-meta/history -prune -o -print | LC_ALL=C sort | while read -r f; do
 	if [ -L "$f" ]; then echo "$f l $(readlink "$f")"; elif [ -f "$f" ]; then echo "$f $(sha256sum < "$f")"; else echo "$f d"; fi
 done | sha256sum | cut -c1-16); }
 
@@ -90,7 +90,7 @@ if mount -t tmpfs -o size=1m tmpfs "$D" 2>/dev/null; then
 	P="$D/prefix"
 	mb_install --recipes "$RA" s
 	expect_err "a full disk: exit 1 with a clear error" 1 "No space left on device"
-	left=$(cd "$P" 2>/dev/null && find . -path ./.mambaboot -prune -o -type f -print | head -3)
+	left=$(cd "$P" 2>/dev/null && find . -path ./.mambaboot -prune -o -path ./conda-meta/history -prune -o -type f -print | head -3)
 	[ -z "$left" ] && ok "and the prefix is unchanged" || fail "disk full left files" "$left"
 	umount "$D"
 else
