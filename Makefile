@@ -75,7 +75,7 @@ asan: build/asan/mambaboot $(ASAN_UNIT)
 # libFuzzer targets (clang), each run for FUZZ_SECONDS on its seed corpus.
 build/fuzz/%: tests/fuzz/%.c $(CORE_SRC)
 	@mkdir -p $(@D)
-	clang -std=c11 -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) -g -O1 \
+	clang -std=c11 -pthread -D_POSIX_C_SOURCE=200809L -DMB_VERSION_STRING='"$(VERSION)"' $(PKG_CFLAGS) -g -O1 \
 	  -fsanitize=fuzzer,address,undefined -iquote src -o $@ $< $(CORE_SRC) $(PKG_LIBS)
 
 fuzz: $(FUZZ_BIN)

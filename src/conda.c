@@ -167,6 +167,30 @@ static void apply_has_prefix(struct pkg *p, char *text)
 	}
 }
 
+long mb_conda_parse_paths(const char *paths_json, size_t len, const char *has_prefix,
+			  struct mb_err *err)
+{
+	struct pkg p = { .from.root = -1, .to.root = -1 };
+	json_error_t jerr;
+	json_t *root = json_loadb(paths_json, len, 0, &jerr);
+	long rc;
+
+	if (!root)
+		return mb_errf(err, MB_EINTEGRITY, "info/paths.json: %s (line %d)", jerr.text,
+			       jerr.line);
+	rc = read_paths_json(&p, root, err);
+	if (rc == 0 && has_prefix) {
+		char *text = xstrdup(has_prefix);
+		apply_has_prefix(&p, text);
+		free(text);
+	}
+	if (rc == 0)
+		rc = (long)p.n_paths;
+	json_decref(root);
+	pkg_free(&p);
+	return rc;
+}
+
 /* No metadata at all (some synthetic packages): the payload is every file
  * but info/, as unpacked. */
 static void walk_payload(struct pkg *p, const char *rel)

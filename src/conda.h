@@ -25,6 +25,12 @@ int mb_conda_post_link(const struct mb_stage_ctx *ctx, const struct mb_owned *ow
 int mb_conda_relocate(char **data, size_t *len, const char *placeholder, const char *prefix,
 		      bool binary, const char *name, struct mb_err *err);
 
+/* Parse info/paths.json bytes, then apply info/has_prefix text (may be
+ * NULL) to the result, as an install does (exposed for fuzzing): the
+ * number of paths, or a negative MB_E* code. */
+long mb_conda_parse_paths(const char *paths_json, size_t len, const char *has_prefix,
+			  struct mb_err *err);
+
 /* After a committed transaction: reload p's state and append to
  * PREFIX/conda-meta/history, as conda does, the conda packages it unlinked
  * (-) and linked (+), under "# cmd: mambaboot VERB NAMES...".  Not a
