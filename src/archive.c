@@ -450,6 +450,147 @@ static int find_top(struct unpack *u, const char *path)
 	return rc;
 }
 
+/* ---- decompressing on a thread of its own ----
+ *
+ * A .tar.bz2 spends as long in bunzip2 as in making its files; a second
+ * thread decompresses into a few buffers while the first unpacks, so that
+ * the two overlap.  The unpacking side hands libarchive each buffer as it
+ * is (no copy) and gives it back on its next read. */
+
+#define SLOTS 4
+#define SLOT_BYTES (1 << 20)
+
+struct slot {
+	char *data;
+	la_ssize_t len;          /* <0: the decompressor failed */
+	bool full;
+};
+
+struct inflater {
+	struct archive *raw;     /* filters only, the "raw" format */
+	struct slot slot[SLOTS];
+	unsigned next_fill, next_take;
+	bool held, stop;         /* the reader holds next_take-1; the reader quit */
+	char error[256];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+};
+
+static void *inflater_run(void *arg)
+{
+	struct inflater *f = arg;
+	bool last = false;
+
+	while (!last) { /* the last slot posted holds 0 bytes (the end) or -1 */
+		struct slot *s = &f->slot[f->next_fill % SLOTS];
+		la_ssize_t n = 1;
+		bool stop;
+
+		pthread_mutex_lock(&f->mu);
+		while (s->full && !f->stop)
+			pthread_cond_wait(&f->cv, &f->mu);
+		stop = f->stop;
+		pthread_mutex_unlock(&f->mu);
+		if (stop)
+			break;
+		s->len = 0;
+		while (s->len < SLOT_BYTES &&
+		       (n = archive_read_data(f->raw, s->data + s->len, SLOT_BYTES - (size_t)s->len)) > 0)
+			s->len += n;
+		if (n < 0) {
+			snprintf(f->error, sizeof f->error, "%s", archive_error_string(f->raw));
+			s->len = -1;
+		}
+		last = s->len <= 0;
+		pthread_mutex_lock(&f->mu);
+		s->full = true;
+		f->next_fill++;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+	}
+	return NULL;
+}
+
+static la_ssize_t inflater_read(struct archive *a, void *ctx, const void **out)
+{
+	struct inflater *f = ctx;
+	struct slot *s;
+
+	pthread_mutex_lock(&f->mu);
+	if (f->held) { /* libarchive is done with the last buffer */
+		f->slot[(f->next_take - 1) % SLOTS].full = false;
+		f->held = false;
+		pthread_cond_broadcast(&f->cv);
+	}
+	s = &f->slot[f->next_take % SLOTS];
+	while (!s->full)
+		pthread_cond_wait(&f->cv, &f->mu);
+	pthread_mutex_unlock(&f->mu);
+	if (s->len < 0) {
+		archive_set_error(a, EIO, "%s", f->error);
+		return -1;
+	}
+	if (s->len == 0)
+		return 0; /* the end; the slot stays full, so the thread has stopped */
+	f->next_take++;
+	f->held = true;
+	*out = s->data;
+	return s->len;
+}
+
+static void inflater_free(struct inflater *f)
+{
+	unsigned i;
+
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->cv);
+	for (i = 0; i < SLOTS; i++)
+		free(f->slot[i].data);
+	archive_read_free(f->raw);
+	free(f);
+}
+
+/* A thread decompressing `path`, or NULL when it is not compressed (a
+ * zip, a plain tar) or the thread cannot start: read it directly. */
+static struct inflater *inflater_start(const char *path)
+{
+	struct inflater *f = xcalloc(1, sizeof *f);
+	struct archive_entry *e;
+	unsigned i;
+
+	f->raw = archive_read_new();
+	archive_read_support_filter_all(f->raw);
+	archive_read_support_format_raw(f->raw);
+	if (archive_read_open_filename(f->raw, path, 1 << 16) != ARCHIVE_OK ||
+	    archive_read_next_header(f->raw, &e) != ARCHIVE_OK || archive_filter_count(f->raw) < 2) {
+		archive_read_free(f->raw);
+		free(f);
+		return NULL;
+	}
+	for (i = 0; i < SLOTS; i++)
+		f->slot[i].data = xmalloc(SLOT_BYTES);
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	if (pthread_create(&f->thread, NULL, inflater_run, f) != 0) {
+		inflater_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+static void inflater_stop(struct inflater *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->mu);
+	f->stop = true;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	pthread_join(f->thread, NULL);
+	inflater_free(f);
+}
+
 int mb_archive_extract(const char *path, const char *dest, unsigned flags, struct mb_err *err)
 {
 	return mb_archive_extract_hooked(path, dest, flags, NULL, err);
@@ -460,6 +601,7 @@ int mb_archive_extract_hooked(const char *path, const char *dest, unsigned flags
 {
 	struct unpack u;
 	struct archive *in;
+	struct inflater *pipe;
 	int rc = unpack_init(&u, path, dest, flags, err);
 
 	u.hooks = hooks;
@@ -470,13 +612,16 @@ int mb_archive_extract_hooked(const char *path, const char *dest, unsigned flags
 		return rc;
 	}
 	in = reader();
-	if (archive_read_open_filename(in, path, 1 << 16) != ARCHIVE_OK)
+	pipe = inflater_start(path);
+	if ((pipe ? archive_read_open(in, pipe, NULL, inflater_read, NULL)
+		  : archive_read_open_filename(in, path, 1 << 16)) != ARCHIVE_OK)
 		rc = mb_errf(err, MB_EINTEGRITY, "%s: not an archive: %s", path, archive_error_string(in));
 	else
 		rc = unpack_all(&u, in);
 	if (rc == 0)
 		rc = apply_dir_modes(&u);
 	archive_read_free(in);
+	inflater_stop(pipe);
 	unpack_free(&u);
 	return rc;
 }
