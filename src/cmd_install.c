@@ -144,7 +144,8 @@ const struct mb_cmd cmd_install = {
 
 	"  --force                 replace files in the prefix that no recipe owns\n"
 	"  --skip-checks           skip the host compatibility checks\n"
-	"  --lock-timeout SECS     give up (exit 7) if another command holds the prefix\n"
+	"  --lock-timeout SECS     give up (exit 7) if another command holds the prefix,\n"
+	"                          or is fetching an artifact, this long (default: wait)\n"
 	"  -n, --dry-run           print what would change; write nothing\n"
 	"  --json                  print one JSON document on stdout\n"
 	"  -q, --quiet             print only errors\n"

@@ -326,6 +326,7 @@ static int fetch_all(struct run *r)
 	fo.allow_unpinned = r->o->allow_unpinned;
 	fo.jobs = r->o->jobs;
 	fo.cacert = r->o->cacert;
+	fo.lock_timeout = r->o->lock_timeout;
 	fo.ev = r->o->ev;
 	rc = mb_fetch_artifacts(&fo, items, n, r->err);
 	for (i = 0, n = 0; i < r->plan.n_steps; i++) {
