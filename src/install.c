@@ -604,6 +604,8 @@ static int apply_job(struct run *r, struct job *j)
 		rc = mb_txn_place(r->txn, j->stage_dir, &j->owned, r->err);
 		if (rc == 0)
 			rc = mb_stage_after_place(&ctx, j->recipe, &j->owned, r->err);
+		if (rc == 0)
+			rc = mb_stage_compile(&ctx, j->recipe, j->stage_dir, &j->owned, r->err);
 	}
 	emit(r, MB_EV_STEP_END, j->recipe->name, NULL);
 	return rc < 0 ? rc : record(r, j);
