@@ -153,9 +153,27 @@ static int own_pyc(const char *out_dir, const char *rel, struct mb_owned *pycs,
 	return rc;
 }
 
-/* Read DONE: own each .pyc written, but for those files already has. */
-static int collect(const char *out_dir, const char *done, const struct mb_owned *files,
-		   struct mb_owned *pycs, struct mb_err *err)
+/* Is the .pyc `rel` spoken for: shipped by the wheel (in `have`), or
+ * already in the prefix (python's own cache, written by an import before
+ * this install)?  Then it stays as it is: replacing a file no recipe owns
+ * is refused, and python refreshes a stale cache itself. */
+static bool taken(const char *prefix, const char **have, size_t n, const char *rel)
+{
+	char *full;
+	struct stat st;
+	bool there;
+
+	if (bsearch(&rel, have, n, sizeof *have, path_cmp))
+		return true;
+	full = path_join(prefix, rel);
+	there = lstat(full, &st) == 0;
+	free(full);
+	return there;
+}
+
+/* Read DONE: own each .pyc written but for those taken. */
+static int collect(const char *prefix, const char *out_dir, const char *done,
+		   const struct mb_owned *files, struct mb_owned *pycs, struct mb_err *err)
 {
 	const char **have = NULL;
 	char *buf = NULL, *p;
@@ -168,9 +186,9 @@ static int collect(const char *out_dir, const char *done, const struct mb_owned 
 	for (p = buf; rc == 0 && p < buf + len; p += strlen(p) + 1) {
 		if (!*p)
 			continue;
-		if (bsearch(&p, have, files->n, sizeof *have, path_cmp)) {
+		if (taken(prefix, have, files->n, p)) {
 			char *full = path_join(out_dir, p);
-			unlink(full); /* the wheel's own .pyc stays */
+			unlink(full);
 			free(full);
 			continue;
 		}
@@ -195,7 +213,7 @@ int mb_pycompile(const char *python, const char *prefix, const struct mb_owned *
 	if (rc == 0 && n)
 		rc = run_python(python, list, prefix, out_dir, done, ev, err);
 	if (rc == 0 && n)
-		rc = collect(out_dir, done, files, pycs, err);
+		rc = collect(prefix, out_dir, done, files, pycs, err);
 	unlink(list);
 	unlink(done);
 	free(list);

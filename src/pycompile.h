@@ -18,8 +18,9 @@
 
 /* Compile the regular files ending in .py among files->v[first..] (paths
  * relative to prefix) with one run of `python`, and add each .pyc written
- * to `pycs` (path relative to out_dir, sha256, size, mode); a .pyc that
- * `files` already holds (a wheel that ships its own) is left alone.
+ * to `pycs` (path relative to out_dir, sha256, size, mode).  A .pyc that
+ * `files` already holds (a wheel that ships its own) or that is in the
+ * prefix already (python's cache, written by an import) is left alone.
  * MB_EHOST when python cannot be run; MB_EFAIL when it fails or ev asks
  * to stop. */
 int mb_pycompile(const char *python, const char *prefix, const struct mb_owned *files,

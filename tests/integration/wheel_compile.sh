@@ -100,13 +100,26 @@ else fail "py2mix .pyc files" "$(find "$T_TMP/mb6" -name '*.pyc')"; fi
 # six (the first): importing it keeps the .pyc; verify and remove know them
 P="$T_TMP/mb1"; R="$T_TMP/r1"
 site=$(cd "$P" && echo lib/python*/site-packages)
+# import SITE: import six from SITE, with python free to write bytecode
+import_six() {
+	env -u PYTHONDONTWRITEBYTECODE PYTHONPATH="$1" python3 -c '
+import six, sys
+assert six.__file__.startswith(sys.argv[1]), six.__file__' "$1"
+}
+pyc_state() { echo "$(stat -c '%Y %s' "$1") $(sha256sum < "$1")"; }
 pyc=$(ls "$P/$site/__pycache__/"six.*.pyc)
-before=$(stat -c '%Y %s' "$pyc")$(sha256sum < "$pyc")
+before=$(pyc_state "$pyc")
 sleep 1.1
-PYTHONPATH="$P/$site" python3 -c 'import six, sys; assert six.__file__.startswith(sys.argv[1]), six.__file__' "$P" ||
-	fail "import six from the prefix"
-after=$(stat -c '%Y %s' "$pyc")$(sha256sum < "$pyc")
+import_six "$P/$site" || fail "import six from the prefix"
+after=$(pyc_state "$pyc")
 [ "$before" = "$after" ] && ok "importing the module does not rewrite its .pyc" || fail "the .pyc was rewritten" "$before" "$after"
+# the same in a copy whose source is touched: python does rewrite a stale
+# .pyc here, so the check above means something
+cp -a "$P/$site" "$T_TMP/copy"; touch "$T_TMP/copy/six.py"
+before=$(pyc_state "$T_TMP/copy/__pycache__/$(basename "$pyc")")
+import_six "$T_TMP/copy"
+[ "$before" != "$(pyc_state "$T_TMP/copy/__pycache__/$(basename "$pyc")")" ] &&
+	ok "(python here rewrites a stale .pyc on import)" || fail "python did not rewrite a stale .pyc"
 run_mb verify --prefix "$P"
 expect_rc "verify checks the .pyc files with the rest" 0
 grep -q '__pycache__/six\.' "$P"/.mambaboot/files/* && ok "the recipe owns its .pyc files" || fail ".pyc not owned"
@@ -118,6 +131,13 @@ left=$(find "$P" -name '*.pyc' -o -name __pycache__)
 P="$T_TMP/plain"
 mb_install --recipes "$R" w
 [ "$RC" -eq 0 ] && [ -z "$(find "$P" -name '*.pyc')" ] && ok "without --compile no .pyc is written" || fail "plain install" "$ERR"
+# an import writes python's own .pyc; an upgrade with --compile leaves it
+import_six "$P/$site"
+sed -i 's/^version: "1.0"/version: "1.1"/' "$R/w.yaml"
+mb_install --recipes "$R" --compile w
+expect_rc "upgrade --compile over a .pyc an import wrote" 0
+run_mb verify --prefix "$P"
+expect_rc "and the prefix verifies" 0
 
 # pip uninstall removes them (mambaboot's RECORD does not list them; pip
 # removes the __pycache__ files of every .py it lists)
