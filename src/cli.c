@@ -314,5 +314,6 @@ void cli_fetch_opts(const struct mb_opts *opts, struct mb_cache *cache,
 	fo->allow_unpinned = opts->allow_unpinned;
 	fo->jobs = opts->jobs;
 	fo->cacert = opts->cacert;
+	fo->lock_timeout = opts->lock_timeout;
 	fo->ev = ev;
 }

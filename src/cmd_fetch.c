@@ -104,7 +104,7 @@ static int run(struct mb_opts *opts, struct mb_err *err)
 	cli_fetch_opts(opts, &cache, &ev, &fo);
 	rc = mb_fetch_plan(&fo, &plan, &list, err);
 	ui_done(&ui);
-	if (list.n && (rc == 0 || rc == -MB_EFETCH || rc == -MB_EINTEGRITY)) {
+	if (list.n && (rc == 0 || rc == -MB_EFETCH || rc == -MB_EINTEGRITY || rc == -MB_ELOCK)) {
 		struct mb_err jerr = { 0 };
 		if (opts->json && print_json(&list, &cache, &jerr) < 0 && rc == 0)
 			rc = mb_errf(err, jerr.code, "%s", jerr.msg);
@@ -125,7 +125,7 @@ const struct mb_cmd cmd_fetch = {
 	.usage =
 	"usage: mambaboot fetch [TARGET...] [--cache DIR] [--mirror DIR|URL]...\n"
 	"                       [--offline] [--jobs N] [--cacert FILE]\n"
-	"                       [--allow-unpinned] [--json]\n"
+	"                       [--allow-unpinned] [--lock-timeout SECS] [--json]\n"
 	"\n"
 	"Download every artifact of the plan of TARGETs (default: the stack 'mamba')\n"
 	"into the cache, checking sha256 (and size, when the recipe gives it) while\n"
@@ -135,7 +135,8 @@ const struct mb_cmd cmd_fetch = {
 	"recipe's url and mirrors.  Connection errors, resets, stalls, HTTP 5xx,\n"
 	"408 and 429 (Retry-After honoured) are retried with backoff; then the next\n"
 	"source is tried.  Exit 3 when every source failed, 4 when no source gave\n"
-	"the right bytes.\n"
+	"the right bytes, 7 when another process was fetching an artifact for\n"
+	"longer than --lock-timeout.\n"
 	"\n"
 	"Options:\n"
 	"  --recipes DIR      recipe set (default: $MAMBABOOT_RECIPES, else the\n"
@@ -150,6 +151,9 @@ const struct mb_cmd cmd_fetch = {
 	"  --cacert FILE      CA bundle (default: $SSL_CERT_FILE, $CURL_CA_BUNDLE,\n"
 	"                     else the system's); TLS is always verified\n"
 	"  --allow-unpinned   fetch artifacts without sha256, recording the digest seen\n"
+	"  --lock-timeout SECS\n"
+	"                     wait at most this long for an artifact that another\n"
+	"                     process is fetching (default: for ever), then exit 7\n"
 	"  --json             print a summary document on stdout (per artifact:\n"
 	"                     filename, sha256, size, source, attempts, status)\n"
 	"  -q, --quiet        no progress and no summary\n"
@@ -162,6 +166,6 @@ const struct mb_cmd cmd_fetch = {
 	"(below 1 kB/s this long is a stall, default 30), MAMBABOOT_RETRY_AFTER_MAX\n"
 	"(longest Retry-After waited for, default 120 s).\n",
 	.opts = OPT_RECIPES | OPT_PATCHES | OPT_CACHE | OPT_MIRROR | OPT_OFFLINE | OPT_JOBS |
-		OPT_JSON | OPT_UNPINNED | OPT_CACERT,
+		OPT_JSON | OPT_UNPINNED | OPT_CACERT | OPT_LOCK_TIMEOUT,
 	.run = run,
 };

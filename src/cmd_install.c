@@ -92,6 +92,7 @@ static int run(struct mb_opts *opts, struct mb_err *err)
 	io.dry_run = opts->dry_run;
 	io.force = opts->force;
 	io.strict = opts->strict;
+	io.compile = opts->compile;
 	io.allow_unpinned = opts->allow_unpinned;
 	io.skip_checks = opts->skip_checks;
 	io.jobs = opts->jobs;
@@ -141,16 +142,18 @@ const struct mb_cmd cmd_install = {
 	"  -j, --jobs N            parallel downloads and unpacking\n"
 	"  --allow-unpinned        accept artifacts without a sha256\n"
 	"  --strict                a wheel RECORD mismatch is an error (exit 4)\n"
-
+	"  --compile               byte-compile the .py files wheels install, as\n"
+	"                          pip install --compile does (with the plan's python)\n"
 	"  --force                 replace files in the prefix that no recipe owns\n"
 	"  --skip-checks           skip the host compatibility checks\n"
-	"  --lock-timeout SECS     give up (exit 7) if another command holds the prefix\n"
+	"  --lock-timeout SECS     give up (exit 7) if another command holds the prefix,\n"
+	"                          or is fetching an artifact, this long (default: wait)\n"
 	"  -n, --dry-run           print what would change; write nothing\n"
 	"  --json                  print one JSON document on stdout\n"
 	"  -q, --quiet             print only errors\n"
 	"  -v, --verbose           print more\n",
 	.opts = OPT_RECIPES | OPT_PATCHES | OPT_CACHE | OPT_PREFIX | OPT_MIRROR | OPT_OFFLINE |
 		OPT_JOBS | OPT_JSON | OPT_DRY_RUN | OPT_YES | OPT_UNPINNED | OPT_CACERT |
-		OPT_STRICT | OPT_FORCE | OPT_SKIP_CHECKS | OPT_LOCK_TIMEOUT,
+		OPT_STRICT | OPT_FORCE | OPT_SKIP_CHECKS | OPT_LOCK_TIMEOUT | OPT_COMPILE,
 	.run = run,
 };

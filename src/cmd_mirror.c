@@ -139,9 +139,10 @@ const struct mb_cmd cmd_mirror = {
 	"\n"
 	"Options (create):\n"
 	"  --recipes DIR, --patches DIR, --cache DIR, --mirror DIR|URL, --offline,\n"
-	"  --jobs N, --cacert FILE, --allow-unpinned (record the digest first seen)\n"
+	"  --jobs N, --cacert FILE, --allow-unpinned (record the digest first seen),\n"
+	"  --lock-timeout SECS (for an artifact another process is fetching; exit 7)\n"
 	"  --json   (verify) one JSON document on stdout\n",
 	.opts = OPT_RECIPES | OPT_PATCHES | OPT_CACHE | OPT_MIRROR | OPT_OFFLINE | OPT_JOBS |
-		OPT_JSON | OPT_UNPINNED | OPT_CACERT,
+		OPT_JSON | OPT_UNPINNED | OPT_CACERT | OPT_LOCK_TIMEOUT,
 	.run = run,
 };

@@ -71,6 +71,7 @@ struct job {
 	bool mixed;                 /* the partial file holds earlier bytes of unknown origin */
 	bool wrong_bytes;           /* some source gave bytes that did not verify */
 	bool lock_waited;           /* another process held the entry's lock */
+	int64_t lock_since_ms;      /* since when */
 	CURL *easy;
 	char errbuf[CURL_ERROR_SIZE];
 	/* the request in flight */
@@ -785,6 +786,33 @@ static void on_done(struct job *j, CURLcode rc)
 
 /* ---- starting a job: cache hit, lock, partial file ---- */
 
+/* Another process holds the entry's lock: poll again later, up to
+ * --lock-timeout from the first refusal. */
+static void wait_for_lock(struct job *j)
+{
+	double limit = j->ctx->o->lock_timeout;
+	int64_t t = now_ms(), deadline;
+
+	if (!j->lock_waited) {
+		emit(j, MB_EV_INFO, NULL, "another process is fetching it; waiting", 0,
+		     j->a->size);
+		j->lock_waited = true;
+		j->lock_since_ms = t;
+	}
+	if (limit < 0) {
+		j->wake_ms = t + LOCK_POLL_MS;
+		return;
+	}
+	deadline = j->lock_since_ms + (int64_t)(limit * 1000);
+	if (t >= deadline) {
+		job_fail(j, MB_ELOCK,
+			 "%s: another process is fetching it and holds %s/partial/%s.lock; gave up after %g s (--lock-timeout)",
+			 job_name(j), j->ctx->o->cache->dir, j->hex, limit);
+		return;
+	}
+	j->wake_ms = t + LOCK_POLL_MS < deadline ? t + LOCK_POLL_MS : deadline;
+}
+
 static void job_begin(struct job *j)
 {
 	struct mb_cache *cache = j->ctx->o->cache;
@@ -798,11 +826,7 @@ static void job_begin(struct job *j)
 		}
 		rc = mb_cache_try_lock(cache, j->hex, &j->lock_fd, &err);
 		if (rc == 1) { /* another process is fetching it: wait for its result */
-			if (!j->lock_waited)
-				emit(j, MB_EV_INFO, NULL, "another process is fetching it; waiting",
-				     0, j->a->size);
-			j->lock_waited = true;
-			j->wake_ms = now_ms() + LOCK_POLL_MS;
+			wait_for_lock(j);
 			return;
 		}
 		if (rc < 0) {

@@ -9,7 +9,8 @@
  * to CACHE/partial/<hex>.part under a lock (CACHE/partial/<hex>.lock, flock)
  * and are fsync'd and renamed to CACHE/blobs/sha256/<hex> only once they
  * verify, so a final name never holds a partial or wrong file and two
- * processes fetching the same artifact both end well.
+ * processes fetching the same artifact both end well (the second waits for
+ * the first, up to lock_timeout, then fails that artifact with MB_ELOCK).
  *
  * libcurl's global state: mb_fetch_artifacts calls curl_global_init and
  * curl_global_cleanup around its work; libcurl reference-counts them (and
@@ -39,6 +40,10 @@ struct mb_fetch_opts {
 	bool allow_unpinned;          /* else an artifact without sha256 is refused */
 	int jobs;                     /* transfers at once; 0: MB_FETCH_DEFAULT_JOBS */
 	const char *cacert;           /* CA bundle; NULL: $SSL_CERT_FILE, $CURL_CA_BUNDLE, system */
+	/* How long to wait for an entry another process is fetching (it holds
+	 * CACHE/partial/<hex>.lock), in seconds; <0: for ever.  Not "0 means
+	 * the default": 0 gives up at once, so set it (cli_fetch_opts does). */
+	double lock_timeout;
 	const struct mb_events *ev;   /* may be NULL */
 	/* Tuning; 0 means the default or the environment:
 	 * MAMBABOOT_RETRY_BASE_MS (500), MAMBABOOT_RETRIES (3 retries per
@@ -65,7 +70,7 @@ struct mb_fetch_item {
 	bool unverified;            /* no sha256 in the recipe: digest as seen (unpinned or tree_sha256 only) */
 	char *source;               /* the URL the bytes came from; NULL when cached */
 	int attempts;               /* requests made, over every source */
-	int error_code;             /* MB_EFETCH or MB_EINTEGRITY when FAILED */
+	int error_code;             /* MB_EFETCH, MB_EINTEGRITY or MB_ELOCK when FAILED */
 	char *error;                /* one line, when FAILED */
 };
 

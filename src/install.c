@@ -327,6 +327,7 @@ static int fetch_all(struct run *r)
 	fo.allow_unpinned = r->o->allow_unpinned;
 	fo.jobs = r->o->jobs;
 	fo.cacert = r->o->cacert;
+	fo.lock_timeout = r->o->lock_timeout;
 	fo.ev = r->o->ev;
 	rc = mb_fetch_artifacts(&fo, items, n, r->err);
 	for (i = 0, n = 0; i < r->plan.n_steps; i++) {
@@ -629,6 +630,8 @@ static int apply_job(struct run *r, struct job *j)
 		rc = mb_txn_place(r->txn, j->stage_dir, &j->owned, r->err);
 		if (rc == 0)
 			rc = mb_stage_after_place(&ctx, j->recipe, &j->owned, r->err);
+		if (rc == 0)
+			rc = mb_stage_compile(&ctx, j->recipe, j->stage_dir, &j->owned, r->err);
 	}
 	emit(r, MB_EV_STEP_END, j->recipe->name, NULL);
 	return rc < 0 ? rc : record(r, j);

@@ -29,7 +29,7 @@ struct mb_stage_ctx {
 	const struct mb_events *ev;
 	int jobs;
 	bool strict;            /* wheel RECORD mismatch is an error */
-	bool compile;           /* byte-compile .py files */
+	bool compile;           /* install --compile: byte-compile wheels (mb_stage_compile) */
 	/* For source builds, which write into the prefix itself: */
 	struct mb_txn *txn;     /* journals what the build adds */
 	const char *patches_dir;

@@ -8,6 +8,8 @@
 #include "conda.h"
 #include "doctor.h"
 #include "external.h"
+#include "prefix.h"
+#include "pycompile.h"
 #include "util.h"
 #include "wheel.h"
 
@@ -97,6 +99,25 @@ int mb_stage_after_place(const struct mb_stage_ctx *ctx, const struct mb_recipe 
 			 const struct mb_owned *owned, struct mb_err *err)
 {
 	return r->kind == MB_KIND_CONDA ? mb_conda_post_link(ctx, owned, err) : 0;
+}
+
+int mb_stage_compile(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
+		     const char *stage_dir, struct mb_owned *owned, struct mb_err *err)
+{
+	struct mb_owned pycs = { 0 };
+	size_t i;
+	int rc;
+
+	if (r->kind != MB_KIND_WHEEL || !ctx->compile)
+		return 0;
+	rc = mb_pycompile(ctx->python_exe, ctx->prefix, owned, 0, stage_dir, ctx->ev, &pycs, err);
+	if (rc == 0 && pycs.n)
+		rc = mb_txn_place(ctx->txn, stage_dir, &pycs, err);
+	for (i = 0; rc == 0 && i < pycs.n; i++)
+		mb_owned_add(owned, pycs.v[i].path, pycs.v[i].type, pycs.v[i].sha256,
+			     pycs.v[i].size, pycs.v[i].mode);
+	mb_owned_free(&pycs);
+	return rc < 0 ? mb_err_wrap(err, "%s", r->name) : 0;
 }
 
 int mb_stage_build(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,

@@ -25,6 +25,16 @@ int mb_stage_artifact(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
 int mb_stage_after_place(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
 			 const struct mb_owned *owned, struct mb_err *err);
 
+/* install --compile, once a wheel recipe's files are in the prefix:
+ * byte-compile its .py files with ctx->python_exe into stage_dir (its
+ * emptied staging directory), move the .pyc files into place through
+ * ctx->txn and add them to `owned`.  After placing rather than while
+ * staging because the plan's python may be placed in the same transaction:
+ * only then can it run, and only the final .py paths give each .pyc its
+ * source path. */
+int mb_stage_compile(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
+		     const char *stage_dir, struct mb_owned *owned, struct mb_err *err);
+
 /* Build a source recipe into the prefix (journaled through ctx->txn). */
 int mb_stage_build(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
 		   const char *blob, struct mb_owned *owned, struct mb_err *err);
