@@ -144,6 +144,29 @@ static int read_paths_json(struct pkg *p, json_t *root, struct mb_err *err)
 	return 0;
 }
 
+/* A payload path among the prefix's own records could forge another
+ * package's conda-meta record or the installer's state: refused. */
+static int check_reserved(const struct pkg *p, struct mb_err *err)
+{
+	static const char *const dirs[] = { "conda-meta", ".mambaboot" };
+	size_t i, k, n;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < p->n_paths; i++) {
+		char *norm = xmalloc(strlen(p->paths[i].path) + 1);
+		if (path_is_contained(p->paths[i].path, norm))
+			for (k = 0; rc == 0 && k < sizeof dirs / sizeof *dirs; k++) {
+				n = strlen(dirs[k]);
+				if (!strncmp(norm, dirs[k], n) && (norm[n] == '\0' || norm[n] == '/'))
+					rc = mb_errf(err, MB_EINTEGRITY,
+						     "%s: '%.200s' is under %s/, which holds the prefix's records",
+						     p->name ? p->name : "package", p->paths[i].path, dirs[k]);
+			}
+		free(norm);
+	}
+	return rc;
+}
+
 /* info/has_prefix lines: `placeholder mode path`, or just `path` (text,
  * conda's old default placeholder). */
 static void apply_has_prefix(struct pkg *p, char *text)
@@ -179,6 +202,8 @@ long mb_conda_parse_paths(const char *paths_json, size_t len, const char *has_pr
 		return mb_errf(err, MB_EINTEGRITY, "info/paths.json: %s (line %d)", jerr.text,
 			       jerr.line);
 	rc = read_paths_json(&p, root, err);
+	if (rc == 0)
+		rc = check_reserved(&p, err);
 	if (rc == 0 && has_prefix) {
 		char *text = xstrdup(has_prefix);
 		apply_has_prefix(&p, text);
@@ -688,6 +713,8 @@ int mb_conda_install(const struct mb_stage_ctx *ctx, const char *pkg, const char
 		return -err->code;
 	p.entry = entry;
 	rc = read_meta(&p, err);
+	if (rc == 0)
+		rc = check_reserved(&p, err);
 	if (rc == 0 && (rc = mb_wtree_open(&p.from, entry, false, err)) == 0)
 		rc = mb_wtree_open(&p.to, ctx->root, true, err);
 	if (rc == 0)

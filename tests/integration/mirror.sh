@@ -14,7 +14,7 @@ R="$T_TMP/recipes"; mkdir -p "$R/stacks"
 cp "$D"/*.yaml "$R/"; cp "$D"/stacks/*.yaml "$R/stacks/"
 sed -i "s#https://demo.mambaboot.invalid/#http://127.0.0.1:$NGX_HTTP/#" "$R"/*.yaml
 M="$T_TMP/mirror"
-tree() { (cd "$1" && find . -path ./.mambaboot -prune -o -type f -print | LC_ALL=C sort | xargs sha256sum); }
+tree() { (cd "$1" && find . -path ./.mambaboot -prune -o -path ./conda-meta/history -prune -o -type f -print | LC_ALL=C sort | xargs sha256sum); }
 
 run_mb mirror create "$M" demo --recipes "$R" --cache "$T_TMP/c0"
 expect_rc "mirror create from the upstream" 0

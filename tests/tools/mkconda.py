@@ -14,10 +14,12 @@ Each SPEC adds one tar member to the payload:
   raw:PATH=FILE           a regular file with FILE's bytes
   placeholder:PATH=MODE=PH   the previous member's paths.json entry gets
                           prefix_placeholder PH and file_mode MODE
+  nolink:PATH             the previous member's paths.json entry gets
+                          "no_link": true
 Member names are written exactly as given (absolute paths and .. too).
 A .conda is a zip holding info-NAME.tar.zst and pkg-NAME.tar.zst (zstd CLI).
 """
-import hashlib, io, json, os, subprocess, sys, tarfile, zipfile
+import hashlib, io, json, os, re, subprocess, sys, tarfile, zipfile
 
 def main():
     out, name, specs = sys.argv[1], sys.argv[2], sys.argv[3:]
@@ -27,6 +29,9 @@ def main():
         for spec in specs:
             kind, _, rest = spec.partition(":")
             path, _, value = rest.partition("=")
+            if kind == "nolink":
+                paths[-1]["no_link"] = True
+                continue
             if kind == "placeholder":
                 mode, _, ph = value.partition("=")
                 paths[-1].update(file_mode=mode, prefix_placeholder=ph)
@@ -47,7 +52,7 @@ def main():
             elif kind == "chr":
                 ti.type, ti.devmajor, ti.devminor = tarfile.CHRTYPE, 1, 3
             t.addfile(ti, io.BytesIO(data) if data or ti.isreg() else None)
-            entry = {"_path": path.lstrip("./"), "path_type": "softlink" if kind == "link" else "hardlink",
+            entry = {"_path": re.sub(r"^(\./)+", "", path), "path_type": "softlink" if kind == "link" else "hardlink",
                      "size_in_bytes": len(data)}
             if kind in ("file", "exe", "suid", "raw"):
                 entry["sha256"] = hashlib.sha256(data).hexdigest()
