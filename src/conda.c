@@ -435,21 +435,14 @@ static int write_new(const char *dst, const char *data, size_t len, mode_t mode,
 		     struct mb_err *err)
 {
 	int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	size_t off = 0;
 
 	if (fd < 0)
 		return mb_errno(err, MB_EFAIL, errno, "cannot create %s", dst);
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			close(fd);
-			unlink(dst);
-			return mb_errno(err, MB_EFAIL, e, "cannot write %s", dst);
-		}
-		off += (size_t)n;
+	if (write_all(fd, data, len) < 0) {
+		int e = errno;
+		close(fd);
+		unlink(dst);
+		return mb_errno(err, MB_EFAIL, e, "cannot write %s", dst);
 	}
 	if (close(fd) < 0)
 		return mb_errno(err, MB_EFAIL, errno, "cannot write %s", dst);

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "hashpipe.h"
 #include "util.h"
 
@@ -495,7 +496,7 @@ static void start_writeback(struct job *j)
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
 	struct job *j = ud;
-	size_t len = size * n, off = 0;
+	size_t len = size * n;
 
 	if (!j->body_started && body_begins(j) < 0)
 		return 0;
@@ -503,16 +504,10 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 		j->why = W_TOO_BIG;
 		return 0;
 	}
-	while (off < len) {
-		ssize_t w = pwrite(j->fd, p + off, len - off, (off_t)(j->offset + (int64_t)off));
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			j->why = W_IO;
-			j->io_errno = errno;
-			return 0;
-		}
-		off += (size_t)w;
+	if (pwrite_all(j->fd, p, len, (off_t)j->offset) < 0) {
+		j->why = W_IO;
+		j->io_errno = errno;
+		return 0;
 	}
 	mb_hashpipe_put(&j->hash, p, len);
 	j->offset += (int64_t)len;

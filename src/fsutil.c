@@ -255,6 +255,23 @@ bool path_is_contained(const char *path, char *out)
 	return any;
 }
 
+int pwrite_all(int fd, const void *data, size_t len, off_t off)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
 int write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;

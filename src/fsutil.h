@@ -44,8 +44,9 @@ int write_file_atomic(const char *path, const void *data, size_t len, struct mb_
 int write_file_atomic_fn(const char *path, int (*fill)(int fd, void *ctx), void *ctx,
 			 struct mb_err *err);
 
-/* write(2) until done; -1 with errno on failure. */
+/* write(2) / pwrite(2) until done; -1 with errno on failure. */
 int write_all(int fd, const void *data, size_t len);
+int pwrite_all(int fd, const void *data, size_t len, off_t off);
 
 /* Is `path` (from an archive, a RECORD, paths.json...) a relative path that
  * stays below its root?  Refuses "", absolute paths, ".." components, and

@@ -471,12 +471,6 @@ static int find_clashes(const struct run *r, struct claim *v, size_t n)
 /* A staged path that exists in the prefix and that no recipe on its way out
  * owns is someone else's file: refused now, unless --force, before the
  * first rename.  `leaving` is sorted. */
-static bool under(const char *path, const char *dir)
-{
-	size_t n = dir ? strlen(dir) : 0;
-	return dir && strncmp(path, dir, n) == 0 && path[n] == '/';
-}
-
 /* Is prefix/path taken by a file?  *gone caches a directory found missing,
  * so that the other files of a new directory cost nothing (v is sorted). */
 static bool taken(const struct run *r, const char *path, char **gone)
@@ -485,7 +479,7 @@ static bool taken(const struct run *r, const char *path, char **gone)
 	char *full, *slash;
 	bool hit;
 
-	if (under(path, *gone))
+	if (path_below(path, *gone))
 		return false;
 	full = path_join(r->prefix.path, path);
 	hit = lstat(full, &st) == 0 && !S_ISDIR(st.st_mode);

@@ -49,21 +49,12 @@ struct mb_txn {
 static int journal_write(struct mb_txn *t, char op, const char *path, struct mb_err *err)
 {
 	char *line = xasprintf("%c %s\n", op, path);
-	size_t len = strlen(line), off = 0;
+	int rc = 0;
 
-	while (off < len) {
-		ssize_t n = write(t->journal_fd, line + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			free(line);
-			return mb_errno(err, MB_EFAIL, errno, "cannot write the journal of %s",
-					t->p->path);
-		}
-		off += (size_t)n;
-	}
+	if (write_all(t->journal_fd, line, strlen(line)) < 0)
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot write the journal of %s", t->p->path);
 	free(line);
-	return 0;
+	return rc;
 }
 
 int mb_txn_begin(struct mb_txn **out, struct mb_prefix *p, bool force, struct mb_err *err)
@@ -240,12 +231,6 @@ static int place_dir(struct mb_txn *t, const char *stage_dir, const char *dir,
 	return rc;
 }
 
-static bool below(const char *path, const char *dir)
-{
-	size_t n = dir ? strlen(dir) : 0;
-	return dir && strncmp(path, dir, n) == 0 && path[n] == '/';
-}
-
 int mb_txn_place(struct mb_txn *t, const char *stage_dir, const struct mb_owned *files,
 		 struct mb_err *err)
 {
@@ -258,7 +243,7 @@ int mb_txn_place(struct mb_txn *t, const char *stage_dir, const struct mb_owned 
 			paths[n++] = files->v[i].path;
 	qsort(paths, n, sizeof *paths, strptr_cmp);
 	for (i = 0; rc == 0 && i < n; i++) {
-		if (below(paths[i], moved))
+		if (path_below(paths[i], moved))
 			continue;
 		if (mb_interrupted(t->p->ev))
 			rc = mb_errf(err, MB_EFAIL, "interrupted");

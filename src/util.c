@@ -248,6 +248,12 @@ size_t edit_distance(const char *a, const char *b)
 	return best;
 }
 
+bool path_below(const char *path, const char *dir)
+{
+	size_t n = dir ? strlen(dir) : 0;
+	return dir && strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
 char *path_join(const char *a, const char *b)
 {
 	size_t n = strlen(a);

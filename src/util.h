@@ -49,6 +49,10 @@ size_t edit_distance(const char *a, const char *b);
 /* "a" + "/" + "b", without doubling a slash. */
 char *path_join(const char *a, const char *b);
 
+/* Is the relative path below the directory dir ("a/b" is below "a")?
+ * False when dir is NULL. */
+bool path_below(const char *path, const char *dir);
+
 
 
 #include "err.h"

@@ -588,7 +588,7 @@ struct inst {
 	size_t first;               /* where this wheel's owned files start */
 	mode_t umask;
 	enum mb_link_mode link;     /* how files get from the cache entry to the root */
-	struct mb_wtree from, to;   /* the cache entry, the root */
+	struct mb_wtree to;         /* the root, for the files written here */
 	int jobs;                   /* threads for linking */
 	char **ep_names, **ep_targets; /* console_scripts and gui_scripts */
 	size_t n_ep, cap_ep, cap_ep2;
@@ -785,17 +785,11 @@ static int write_owned(struct inst *in, const char *rel, const char *data, size_
 {
 	char hex[MB_SHA256_HEX];
 	int fd = mb_wtree_create(&in->to, rel, mode, in->err), rc = 0;
-	size_t off = 0;
 
 	if (fd < 0)
 		return fd;
-	while (rc == 0 && off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno != EINTR)
-			rc = mb_errno(in->err, MB_EFAIL, errno, "cannot write %s", rel);
-		else if (n > 0)
-			off += (size_t)n;
-	}
+	if (write_all(fd, data, len) < 0)
+		rc = mb_errno(in->err, MB_EFAIL, errno, "cannot write %s", rel);
 	if (rc == 0 && (mode & in->umask) && fchmod(fd, mode) < 0) /* pip's mode, whatever the umask */
 		rc = mb_errno(in->err, MB_EFAIL, errno, "cannot set the mode of %s", rel);
 	if (close(fd) < 0 && rc == 0)
@@ -1123,7 +1117,7 @@ int mb_wheel_install(const struct mb_stage_ctx *ctx, const char *wheel, const ch
 		     const char *sha256, struct mb_owned *owned, struct mb_err *err)
 {
 	struct inst in = { .ctx = ctx, .owned = owned, .first = owned->n, .err = err,
-			   .link = MB_LINK_REFLINK, .from.root = -1, .to.root = -1 };
+			   .link = MB_LINK_REFLINK, .to.root = -1 };
 	struct unpack_job job;
 	char *entry = NULL;
 	size_t i;
@@ -1149,7 +1143,7 @@ int mb_wheel_install(const struct mb_stage_ctx *ctx, const char *wheel, const ch
 		qsort(in.m.v, in.m.n, sizeof *in.m.v, cmp_mfile);
 	if (rc == 0 && (rc = find_distinfo(&in)) == 0 && (rc = check_wheel_file(&in)) == 0)
 		rc = check_record(&in);
-	if (rc == 0 && (rc = mb_wtree_open(&in.from, entry, false, err)) == 0)
+	if (rc == 0)
 		rc = mb_wtree_open(&in.to, ctx->root, true, err);
 	if (rc == 0)
 		read_entry_points(&in);
@@ -1167,7 +1161,6 @@ int mb_wheel_install(const struct mb_stage_ctx *ctx, const char *wheel, const ch
 	}
 	free(in.ep_names);
 	free(in.ep_targets);
-	mb_wtree_close(&in.from);
 	mb_wtree_close(&in.to);
 	manifest_free(&in.m);
 	free(in.name.buf);
