@@ -250,21 +250,6 @@ static int make_dir(struct unpack *u, const char *rel, mode_t mode)
 	return rc;
 }
 
-static int pwrite_all(int fd, const void *buf, size_t len, off_t off)
-{
-	while (len > 0) {
-		ssize_t n = pwrite(fd, buf, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf = (const char *)buf + n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
 /* The bytes of a regular file, holes (sparse entries) kept as holes. */
 static int copy_data(struct unpack *u, struct archive *in, int fd, const char *rel,
 		     int64_t size)
@@ -316,25 +301,40 @@ static int make_file(struct unpack *u, struct archive *in, struct archive_entry 
 	return rc;
 }
 
+/* Every check an entry gets before anything is written: its path, its
+ * type, and that no earlier entry had the same path (unless a first pass
+ * did that already).  *rel is NULL for an entry to skip. */
+static int check_entry(struct unpack *u, struct archive_entry *e, char **rel)
+{
+	int rc = entry_path(u, e, rel);
+
+	if (rc == 0 && *rel && (rc = check_type(u, e, *rel)) == 0 && !u->checked &&
+	    (archive_entry_hardlink(e) || archive_entry_filetype(e) != AE_IFDIR) &&
+	    !seen_add(&u->seen, *rel))
+		rc = unsafe(u, *rel, "a second entry for the same path");
+	if (rc < 0) {
+		free(*rel);
+		*rel = NULL;
+	}
+	return rc;
+}
+
 static int unpack_entry(struct unpack *u, struct archive *in, struct archive_entry *e)
 {
 	mode_t type = archive_entry_filetype(e);
 	const char *hard = archive_entry_hardlink(e);
 	char *rel;
-	int rc = entry_path(u, e, &rel);
+	int rc = check_entry(u, e, &rel);
 
 	if (rc < 0 || !rel)
 		return rc;
-	if ((rc = check_type(u, e, rel)) == 0 && (hard || type != AE_IFDIR) && !u->checked &&
-	    !seen_add(&u->seen, rel))
-		rc = unsafe(u, rel, "a second entry for the same path");
-	if (rc == 0 && hard)
+	if (hard)
 		rc = make_hardlink(u, rel, hard);
-	else if (rc == 0 && type == AE_IFLNK)
+	else if (type == AE_IFLNK)
 		rc = make_symlink(u, rel, archive_entry_symlink(e));
-	else if (rc == 0 && type == AE_IFDIR)
+	else if (type == AE_IFDIR)
 		rc = make_dir(u, rel, archive_entry_perm(e) & 0777);
-	else if (rc == 0)
+	else
 		rc = make_file(u, in, e, rel);
 	free(rel);
 	return rc;
@@ -661,10 +661,7 @@ static int plan_parts(struct unpack *u, const char *path, int jobs, long *bounds
 		}
 		if ((archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_ZIP)
 			break; /* a stream: one thread */
-		if ((rc = entry_path(u, e, &rel)) == 0 && rel &&
-		    (rc = check_type(u, e, rel)) == 0 && archive_entry_filetype(e) != AE_IFDIR &&
-		    !seen_add(&u->seen, rel))
-			rc = unsafe(u, rel, "a second entry for the same path");
+		rc = check_entry(u, e, &rel);
 		free(rel);
 		*VEC_PUSH(cost, n, cap) = archive_entry_size(e) + (16 << 10);
 		total += cost[n - 1];
