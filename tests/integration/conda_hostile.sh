@@ -36,6 +36,21 @@ attempt through-link 4 "lib/e/owned" "link:lib/e=../share" "file:lib/e/owned=x"
 attempt forge-record 4 "'conda-meta/numpy-1.0-0.json' is under conda-meta/" "file:share/ok=x" "file:conda-meta/numpy-1.0-0.json={}"
 attempt forge-dotted 4 "'conda-meta//history' is under conda-meta/" "file:./conda-meta//history=+x::y-1-0"
 attempt forge-state 4 "'.mambaboot/state.json' is under .mambaboot/" "file:.mambaboot/state.json={}"
+# A package published cut short (its pinned digest is of the short bytes):
+# the decompression fails mid-stream, exit 4, one error, nothing placed.
+for ext in tar.bz2 conda; do
+	whole="$T_TMP/whole-1.0-0.$ext" pkg="$T_TMP/short-1.0-0.$ext"
+	$MK "$whole" short "file:share/a=$(head -c 60000 /dev/urandom | base64 -w0)" "file:share/b=x"
+	head -c $(( $(wc -c < "$whole") * 2 / 3 )) "$whole" > "$pkg"
+	R="$T_TMP/r-short-$ext"; P="$T_TMP/p-short-$ext"; mkdir -p "$R"
+	conda_recipe "$R" short 1.0 "$pkg"
+	mb_install --recipes "$R" short
+	lines=$(printf '%s\n' "$ERR" | grep -c '^mambaboot: error: ')
+	left=$(cd "$P" 2>/dev/null && find . -path ./.mambaboot -prune -o -print | grep -v '^\.$' | head -3)
+	[ "$RC" -eq 4 ] && [ "$lines" -eq 1 ] && [ -z "$left" ] &&
+		ok "a truncated .$ext: exit 4, one error, nothing placed" ||
+		fail "a truncated .$ext" "exit $RC, $lines error lines" "$ERR" "$left"
+done
 [ -z "$(ls "$OUTSIDE")" ] && ok "nothing was written outside (the 'outside' directory is empty)" || fail "written outside" "$(ls "$OUTSIDE")"
 
 # setuid and setgid bits are dropped.
