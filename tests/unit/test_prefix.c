@@ -324,6 +324,47 @@ static void test_failed_direct_write_is_removed(void **state)
 	free(dir);
 }
 
+/* The file list is written by hand, not through jansson values: names that
+ * need escaping must come back as they went in, and one that is not UTF-8
+ * is refused rather than recorded wrongly. */
+static void test_file_list_round_trip(void **state)
+{
+	static const char *names[] = {
+		"lib/plain.py", "lib/quo\"te", "lib/back\\slash", "lib/tab\there",
+		"lib/caf\xc3\xa9.txt", "lib/\xe6\x97\xa5\xe6\x9c\xac/n.py", "lib/ctl\x01x",
+	};
+	struct mb_owned in = { 0 }, out = { 0 };
+	struct mb_err err;
+	char *dir = tmp_prefix(), *path = path_join(dir, "files.json");
+	size_t i;
+	(void)state;
+
+	for (i = 0; i < sizeof names / sizeof *names; i++)
+		mb_owned_add(&in, names[i], i % 2 ? MB_OWNED_FILE : MB_OWNED_LINK,
+			     i % 2 ? "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" : NULL,
+			     (int64_t)i * 1000000007LL, (mode_t)(0644 | (i % 2) * 0111));
+	assert_int_equal(mb_files_write(path, &in, &err), 0);
+	assert_int_equal(mb_files_read(path, &out, &err), 0);
+	assert_int_equal(out.n, in.n);
+	for (i = 0; i < in.n; i++) {
+		assert_string_equal(out.v[i].path, in.v[i].path);
+		assert_int_equal(out.v[i].type, in.v[i].type);
+		assert_string_equal(out.v[i].sha256, in.v[i].sha256);
+		assert_int_equal(out.v[i].size, in.v[i].size);
+		assert_int_equal(out.v[i].mode, in.v[i].mode);
+	}
+	mb_owned_free(&out);
+	mb_owned_add(&in, "lib/bad\xff", MB_OWNED_FILE, NULL, 1, 0644);
+	assert_true(mb_files_write(path, &in, &err) < 0);
+	assert_int_equal(mb_files_read(path, &out, &err), 0); /* the old list is intact */
+	assert_int_equal(out.n, in.n - 1);
+	mb_owned_free(&out);
+	mb_owned_free(&in);
+	remove_tree(dir, NULL);
+	free(path);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_lock_timeout_names_holder),
 		cmocka_unit_test(test_direct_write_is_owned),
 		cmocka_unit_test(test_failed_direct_write_is_removed),
+		cmocka_unit_test(test_file_list_round_trip),
 	};
 	return cmocka_run_group_tests_name("prefix", tests, NULL, NULL);
 }
