@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void out_of_memory(void)
 {
@@ -265,32 +266,41 @@ char *path_join(const char *a, const char *b)
 
 int read_file(const char *path, size_t max, char **buf, size_t *len, struct mb_err *err)
 {
-	struct sbuf b = { 0 };
-	char chunk[8192];
-	ssize_t n;
+	struct stat st;
+	size_t cap = 8192, n = 0;
+	char *b;
+	ssize_t got;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return mb_errno(err, errno == ENOENT ? MB_EINPUT : MB_EFAIL, errno,
 				"cannot open %s", path);
-	while ((n = read(fd, chunk, sizeof chunk)) != 0) {
-		if (n < 0 && errno == EINTR)
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		cap = (uintmax_t)st.st_size < max ? (size_t)st.st_size + 1 : max + 1; /* +1: sees the end */
+	b = xmalloc(cap + 1);
+	for (;;) {
+		if (n == cap) {
+			cap = cap > max / 2 ? max + 1 : cap * 2;
+			b = xrealloc(b, cap + 1);
+		}
+		got = read(fd, b + n, cap - n);
+		if (got < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			int e = errno;
-			close(fd);
-			sbuf_free(&b);
-			return mb_errno(err, MB_EFAIL, e, "cannot read %s", path);
-		}
-		if (b.len + (size_t)n > max) {
-			close(fd);
-			sbuf_free(&b);
-			return mb_errf(err, MB_EINPUT, "%s: file larger than %zu bytes", path, max);
-		}
-		sbuf_add(&b, chunk, (size_t)n);
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+		if (n > max)
+			break;
 	}
 	close(fd);
-	*len = b.len;
-	*buf = sbuf_steal(&b);
+	if (got < 0 || n > max) {
+		int e = errno;
+		free(b);
+		return got < 0 ? mb_errno(err, MB_EFAIL, e, "cannot read %s", path)
+			       : mb_errf(err, MB_EINPUT, "%s: file larger than %zu bytes", path, max);
+	}
+	b[n] = '\0';
+	*len = n;
+	*buf = b;
 	return 0;
 }
