@@ -5,21 +5,41 @@
 
 #include "util.h"
 
-struct mb_owned_file *mb_owned_add(struct mb_owned *o, const char *path,
-				   enum mb_owned_type type, const char *sha256,
-				   int64_t size, mode_t mode)
+struct mb_owned_file *mb_owned_extend(struct mb_owned *o, size_t n)
 {
-	struct mb_owned_file *f = VEC_PUSH(o->v, o->n, o->cap);
+	struct mb_owned_file *first;
 
-	memset(f, 0, sizeof *f);
-	while (path[0] == '.' && path[1] == '/')
-		path += 2;
-	f->path = xstrdup(path);
+	o->v = grow(o->v, &o->cap, o->n + n, sizeof *o->v);
+	first = o->v + o->n;
+	memset(first, 0, n * sizeof *first);
+	o->n += n;
+	return first;
+}
+
+void mb_owned_set(struct mb_owned_file *f, char *path, enum mb_owned_type type,
+		  const char *sha256, int64_t size, mode_t mode)
+{
+	size_t skip = 0;
+
+	while (path[skip] == '.' && path[skip + 1] == '/')
+		skip += 2;
+	if (skip)
+		memmove(path, path + skip, strlen(path + skip) + 1);
+	f->path = path;
 	f->type = type;
 	if (sha256)
 		memcpy(f->sha256, sha256, 64);
 	f->size = size;
 	f->mode = mode;
+}
+
+struct mb_owned_file *mb_owned_add(struct mb_owned *o, const char *path,
+				   enum mb_owned_type type, const char *sha256,
+				   int64_t size, mode_t mode)
+{
+	struct mb_owned_file *f = mb_owned_extend(o, 1);
+
+	mb_owned_set(f, xstrdup(path), type, sha256, size, mode);
 	return f;
 }
 

@@ -10,6 +10,7 @@
 #include "wheel.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <dirent.h>
 #include <errno.h>
@@ -405,23 +406,36 @@ done:
 
 struct mfile {
 	char *path;
-	char hex[MB_SHA256_HEX];
+	char *hex;                  /* sha256, 64 hex digits */
 	long long size;
 	unsigned mode;
 };
 
+/* An unpacked entry's files, sorted by path.  RECORD is checked against
+ * them once, when the entry is made: `checked` says so, and `problems`
+ * holds the mismatches found, reported again at every install. */
 struct manifest {
 	struct mfile *v;
 	size_t n, cap;
+	bool checked;
+	char **problems;
+	size_t n_problems, cap_problems;
+	char *text;                 /* read from disk: the paths point into it */
 };
 
 static void manifest_free(struct manifest *m)
 {
 	size_t i;
 
-	for (i = 0; i < m->n; i++)
+	for (i = 0; !m->text && i < m->n; i++) {
 		free(m->v[i].path);
+		free(m->v[i].hex);
+	}
+	free(m->text);
+	for (i = 0; i < m->n_problems; i++)
+		free(m->problems[i]);
 	free(m->v);
+	free(m->problems);
 	memset(m, 0, sizeof *m);
 }
 
@@ -460,12 +474,14 @@ static unsigned hash_mode(void *ctx, const char *rel, unsigned mode)
 static int hash_done(void *ctx, const char *rel, unsigned mode, struct mb_err *err)
 {
 	struct hashing *hs = ctx;
+	char hex[MB_SHA256_HEX];
 	struct mfile *f = VEC_PUSH(hs->m->v, hs->m->n, hs->m->cap);
 
 	(void)err;
 	if (!hs->open)
 		hash_data(ctx, rel, "", 0);
-	mb_sha256_final(&hs->h, f->hex);
+	mb_sha256_final(&hs->h, hex);
+	f->hex = xstrdup(hex);
 	f->path = xstrdup(rel);
 	f->size = hs->size;
 	f->mode = mode;
@@ -474,6 +490,9 @@ static int hash_done(void *ctx, const char *rel, unsigned mode, struct mb_err *e
 	return 0;
 }
 
+/* One line per file, "sha256 TAB size TAB mode TAB path", sorted by path;
+ * before them "#checked" and a "! TAB message" line per RECORD problem.
+ * (Readers from before the RECORD line skip lines they cannot parse.) */
 static int manifest_write(const char *dir, const struct manifest *m, struct mb_err *err)
 {
 	char *path = path_join(dir, MANIFEST);
@@ -481,6 +500,9 @@ static int manifest_write(const char *dir, const struct manifest *m, struct mb_e
 	size_t i;
 	int rc;
 
+	sbuf_puts(&b, m->checked ? "#checked\n" : "");
+	for (i = 0; i < m->n_problems; i++)
+		sbuf_printf(&b, "!\t%s\n", m->problems[i]);
 	for (i = 0; i < m->n; i++)
 		sbuf_printf(&b, "%s\t%lld\t%o\t%s\n", m->v[i].hex, m->v[i].size, m->v[i].mode,
 			    m->v[i].path);
@@ -490,26 +512,61 @@ static int manifest_write(const char *dir, const struct manifest *m, struct mb_e
 	return rc;
 }
 
+/* A file's line; false for one that is not (a damaged entry's line is
+ * skipped, and the RECORD check then misses the file).  The path stays in
+ * the line. */
+static bool manifest_line(char *line, struct mfile *f)
+{
+	char *end;
+
+	if (strlen(line) < MB_SHA256_HEX + 6 || line[MB_SHA256_HEX - 1] != '\t')
+		return false;
+	f->hex = line;
+	line[MB_SHA256_HEX - 1] = '\0';
+	f->size = strtoll(line + MB_SHA256_HEX, &end, 10);
+	if (*end != '\t' || f->size < 0)
+		return false;
+	f->mode = (unsigned)strtoul(end + 1, &end, 8);
+	if (*end != '\t' || !path_is_contained(end + 1, NULL))
+		return false;
+	f->path = end + 1;
+	return true;
+}
+
+static int cmp_mfile(const void *a, const void *b);
+
 static int manifest_read(const char *dir, struct manifest *m, struct mb_err *err)
 {
-	char *path = path_join(dir, MANIFEST), *text, *line, *save = NULL;
-	size_t len;
-	int rc = read_file(path, 1u << 28, &text, &len, err);
+	char *path = path_join(dir, MANIFEST), *line, *next;
+	bool sorted = true;
+	size_t len, lines = 0;
+	int rc;
 
 	memset(m, 0, sizeof *m);
+	rc = read_file(path, 1u << 28, &m->text, &len, err);
 	free(path);
 	if (rc < 0)
 		return rc;
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	for (line = m->text; (line = memchr(line, '\n', len - (size_t)(line - m->text))); line++)
+		lines++;
+	m->v = xcalloc(lines + 1, sizeof *m->v);
+	m->cap = lines + 1;
+	for (line = m->text; *line; line = next) {
 		struct mfile f = { 0 };
-		int n = 0;
-		if (sscanf(line, "%64s\t%lld\t%o\t%n", f.hex, &f.size, &f.mode, &n) != 3 || !n ||
-		    !path_is_contained(line + n, NULL))
-			continue;
-		f.path = xstrdup(line + n);
-		*VEC_PUSH(m->v, m->n, m->cap) = f;
+		next = line + strcspn(line, "\n");
+		if (*next)
+			*next++ = '\0';
+		if (!strcmp(line, "#checked"))
+			m->checked = true;
+		else if (!strncmp(line, "!\t", 2))
+			*VEC_PUSH(m->problems, m->n_problems, m->cap_problems) = xstrdup(line + 2);
+		else if (manifest_line(line, &f)) {
+			sorted = sorted && (!m->n || strcmp(m->v[m->n - 1].path, f.path) < 0);
+			*VEC_PUSH(m->v, m->n, m->cap) = f;
+		}
 	}
-	free(text);
+	if (!sorted)
+		qsort(m->v, m->n, sizeof *m->v, cmp_mfile);
 	return 0;
 }
 
@@ -518,14 +575,122 @@ static int cmp_mfile(const void *a, const void *b)
 	return strcmp(((const struct mfile *)a)->path, ((const struct mfile *)b)->path);
 }
 
+static struct mfile *manifest_find(struct manifest *m, const char *path)
+{
+	struct mfile key = { .path = (char *)path };
+	return m->n ? bsearch(&key, m->v, m->n, sizeof *m->v, cmp_mfile) : NULL;
+}
+
+/* ---- the RECORD check, made once per cache entry ---- */
+
+/* The one X-V.dist-info directory whose X is the project `dist`. */
+static int find_distinfo(const struct manifest *m, const char *dist, char **out, struct mb_err *err)
+{
+	char *want = name_normalize(dist), *found = NULL;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < m->n; i++) {
+		const char *p = m->v[i].path, *slash = strchr(p, '/');
+		size_t top = slash ? (size_t)(slash - p) : 0;
+		char *dash, *norm;
+
+		if (top < 11 || strncmp(p + top - 10, ".dist-info", 10) != 0 ||
+		    (found && strlen(found) == top && !strncmp(found, p, top)))
+			continue;
+		if (found) {
+			rc = mb_errf(err, MB_EINTEGRITY, "more than one .dist-info directory");
+			break;
+		}
+		found = xstrndup(p, top);
+		dash = strchr(found, '-');
+		norm = dash ? xstrndup(found, (size_t)(dash - found)) : xstrdup(found);
+		if (!name_equal(norm, want))
+			rc = mb_errf(err, MB_EINTEGRITY,
+				     ".dist-info directory '%s' does not name the wheel's project", found);
+		free(norm);
+	}
+	free(want);
+	if (rc == 0 && !found)
+		rc = mb_errf(err, MB_EINTEGRITY, "no .dist-info directory");
+	if (rc < 0)
+		free(found);
+	else
+		*out = found;
+	return rc;
+}
+
+/* A metadata file of the entry at dir, or NULL. */
+static char *read_meta(const char *dir, const char *rel, size_t *len)
+{
+	char *path = path_join(dir, rel), *text = NULL;
+	int rc = read_file(path, META_MAX, &text, len, NULL);
+
+	free(path);
+	return rc < 0 ? NULL : text;
+}
+
+static void add_problem(struct manifest *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void add_problem(struct manifest *m, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	*VEC_PUSH(m->problems, m->n_problems, m->cap_problems) = xstrdup(msg);
+}
+
+/* RECORD against the files of the entry at dir.  No RECORD, a malformed
+ * one, or a path outside the wheel is an error; a file missing or not
+ * matching is a problem, kept in m->problems for every install to report
+ * (the pinned sha256 of the wheel is the authority). */
+static int check_record(struct manifest *m, const char *dir, const char *distinfo,
+			const char *dist, struct mb_err *err)
+{
+	char *rel = xasprintf("%s/RECORD", distinfo), *text;
+	struct mb_record_entry *rec = NULL;
+	size_t len;
+	long n, i;
+	int rc = 0;
+
+	if (!(text = read_meta(dir, rel, &len))) {
+		free(rel);
+		return mb_errf(err, MB_EINTEGRITY, "%s/RECORD is missing", distinfo);
+	}
+	n = mb_record_parse(text, len, &rec);
+	free(text);
+	if (n < 0)
+		rc = mb_errf(err, MB_EINTEGRITY, "%s is malformed", rel);
+	for (i = 0; rc == 0 && i < n; i++) {
+		struct mfile *f;
+		if (!path_is_contained(rec[i].path, NULL))
+			rc = mb_errf(err, MB_EINTEGRITY, "RECORD names a path outside the wheel: %.200s",
+				     rec[i].path);
+		else if (!(f = manifest_find(m, rec[i].path))) {
+			if (strcmp(rec[i].path, rel) != 0)
+				add_problem(m, "%s: RECORD lists %s, which the wheel lacks", dist, rec[i].path);
+		} else if ((rec[i].hash[0] && strcmp(rec[i].hash, f->hex)) ||
+			   (rec[i].size >= 0 && rec[i].size != f->size))
+			add_problem(m, "%s: %s does not match its RECORD entry", dist, rec[i].path);
+	}
+	mb_record_free(rec, n < 0 ? 0 : n);
+	free(rel);
+	m->checked = rc == 0;
+	return rc;
+}
+
 struct unpack_job {
 	const char *wheel;
+	const char *dist;           /* the project, from the file name */
 	mode_t umask;
 	int jobs;
 };
 
 /* Unpack the wheel into dir on job->jobs threads, each hashing what it
- * writes, and write the manifest of them all. */
+ * writes, check RECORD against them all, and write their manifest. */
 static int unpack_wheel(void *ctx, const char *dir, struct mb_err *err)
 {
 	const struct unpack_job *job = ctx;
@@ -534,6 +699,7 @@ static int unpack_wheel(void *ctx, const char *dir, struct mb_err *err)
 	struct hashing *hs = xcalloc((size_t)jobs, sizeof *hs);
 	struct mb_archive_hooks *hooks = xcalloc((size_t)jobs, sizeof *hooks);
 	struct names exec;
+	char *distinfo = NULL;
 	size_t i;
 	int rc;
 
@@ -552,8 +718,13 @@ static int unpack_wheel(void *ctx, const char *dir, struct mb_err *err)
 			*VEC_PUSH(m.v, m.n, m.cap) = parts[k].v[i];
 		free(parts[k].v);
 	}
+	if (rc == 0 && m.n)
+		qsort(m.v, m.n, sizeof *m.v, cmp_mfile);
+	if (rc == 0 && (rc = find_distinfo(&m, job->dist, &distinfo, err)) == 0)
+		rc = check_record(&m, dir, distinfo, job->dist, err);
 	if (rc == 0)
 		rc = manifest_write(dir, &m, err);
+	free(distinfo);
 	manifest_free(&m);
 	names_free(&exec);
 	free(hooks);
@@ -614,56 +785,6 @@ static bool is_wrapper(const struct inst *in, const char *rel)
 	return false;
 }
 
-/* A metadata file of the wheel, or *text = NULL. */
-static void read_in_entry(const struct inst *in, const char *rel, char **text, size_t *len)
-{
-	char *path = path_join(in->entry, rel);
-
-	if (read_file(path, META_MAX, text, len, NULL) < 0)
-		*text = NULL;
-	free(path);
-}
-
-/* The one X-V.dist-info whose X is the wheel's project. */
-static int find_distinfo(struct inst *in)
-{
-	size_t i, found = 0;
-	char *want = name_normalize(in->name.dist);
-
-	for (i = 0; i < in->m.n; i++) {
-		const char *p = in->m.v[i].path, *slash = strchr(p, '/');
-		size_t top = slash ? (size_t)(slash - p) : 0;
-		char *dir, *dash, *norm;
-
-		if (top < 11 || strncmp(p + top - 10, ".dist-info", 10) != 0)
-			continue;
-		dir = xstrndup(p, top);
-		if (in->distinfo && !strcmp(dir, in->distinfo)) {
-			free(dir);
-			continue;
-		}
-		dash = strchr(dir, '-');
-		norm = dash ? xstrndup(dir, (size_t)(dash - dir)) : xstrdup(dir);
-		found++;
-		if (found > 1 || !name_equal(norm, want)) {
-			int rc = found > 1 ? mb_errf(in->err, MB_EINTEGRITY, "more than one .dist-info directory")
-				: mb_errf(in->err, MB_EINTEGRITY,
-					  ".dist-info directory '%s' does not name the wheel's project", dir);
-			free(norm);
-			free(dir);
-			free(want);
-			return rc;
-		}
-		free(norm);
-		in->distinfo = dir;
-	}
-	free(want);
-	if (!in->distinfo)
-		return mb_errf(in->err, MB_EINTEGRITY, "no .dist-info directory");
-	in->datadir = xasprintf("%.*s.data", (int)(strlen(in->distinfo) - 10), in->distinfo);
-	return 0;
-}
-
 static int wheel_version_major(const char *text)
 {
 	const char *v = strstr(text, "Wheel-Version:");
@@ -683,7 +804,7 @@ static int check_wheel_file(struct inst *in)
 	size_t len;
 	int major, rc = 0;
 
-	read_in_entry(in, rel, &text, &len);
+	text = read_meta(in->entry, rel, &len);
 	free(rel);
 	if (!text)
 		return mb_errf(in->err, MB_EINTEGRITY, "%s/WHEEL is missing", in->distinfo);
@@ -696,57 +817,19 @@ static int check_wheel_file(struct inst *in)
 	return rc;
 }
 
-static struct mfile *manifest_find(struct manifest *m, const char *path)
-{
-	struct mfile key = { (char *)path, "", 0, 0 };
-	return m->n ? bsearch(&key, m->v, m->n, sizeof *m->v, cmp_mfile) : NULL;
-}
 
-static int record_problem(struct inst *in, const char *fmt, const char *path)
+/* RECORD's problems: warnings, or with --strict an error. */
+static int report_problems(struct inst *in)
 {
-	char msg[512];
-	struct mb_event ev = { .type = MB_EV_WARN, .msg = msg };
+	size_t i;
 
-	snprintf(msg, sizeof msg, fmt, in->name.dist, path);
-	if (in->ctx->strict)
-		return mb_errf(in->err, MB_EINTEGRITY, "%s (--strict)", msg);
-	mb_emit(in->ctx->ev, &ev);
+	for (i = 0; i < in->m.n_problems; i++) {
+		struct mb_event ev = { .type = MB_EV_WARN, .msg = in->m.problems[i] };
+		if (in->ctx->strict)
+			return mb_errf(in->err, MB_EINTEGRITY, "%s (--strict)", in->m.problems[i]);
+		mb_emit(in->ctx->ev, &ev);
+	}
 	return 0;
-}
-
-/* RECORD against what the wheel holds: a mismatch is a warning, or with
- * --strict an error; the pinned sha256 of the wheel is the authority. */
-static int check_record(struct inst *in)
-{
-	char *rel = xasprintf("%s/RECORD", in->distinfo), *text;
-	struct mb_record_entry *rec = NULL;
-	size_t len;
-	long n, i;
-	int rc = 0;
-
-	read_in_entry(in, rel, &text, &len);
-	if (!text) {
-		free(rel);
-		return mb_errf(in->err, MB_EINTEGRITY, "%s/RECORD is missing", in->distinfo);
-	}
-	n = mb_record_parse(text, len, &rec);
-	free(text);
-	if (n < 0)
-		rc = mb_errf(in->err, MB_EINTEGRITY, "%s is malformed", rel);
-	for (i = 0; rc == 0 && i < n; i++) {
-		struct mfile *f;
-		if (!path_is_contained(rec[i].path, NULL))
-			rc = mb_errf(in->err, MB_EINTEGRITY, "RECORD names a path outside the wheel: %.200s",
-				     rec[i].path);
-		else if (!(f = manifest_find(&in->m, rec[i].path)))
-			rc = strcmp(rec[i].path, rel) ? record_problem(in, "%s: RECORD lists %s, which the wheel lacks", rec[i].path) : 0;
-		else if ((rec[i].hash[0] && strcmp(rec[i].hash, f->hex)) ||
-			 (rec[i].size >= 0 && rec[i].size != f->size))
-			rc = record_problem(in, "%s: %s does not match its RECORD entry", rec[i].path);
-	}
-	mb_record_free(rec, n < 0 ? 0 : n);
-	free(rel);
-	return rc;
 }
 
 /* Where a wheel path goes (pip's scheme for a prefix); NULL when it does not
@@ -780,22 +863,85 @@ static char *dest_of(const struct inst *in, const char *path, bool *script, bool
 	return NULL;
 }
 
+/* A file of the wheel's own that is written here (not linked), owned with
+ * its digest.  write(2) failures are kept in `werr` until close. */
+struct owned_out {
+	const char *rel;
+	mode_t mode;
+	int fd, werr;
+	struct mb_sha256 h;
+	int64_t len;
+	size_t used;
+	char buf[1 << 16];
+};
+
+static int out_open(struct inst *in, struct owned_out *o, const char *rel, mode_t mode)
+{
+	o->rel = rel;
+	o->mode = mode;
+	o->werr = 0;
+	o->len = 0;
+	o->used = 0;
+	if ((o->fd = mb_wtree_create(&in->to, rel, mode, in->err)) < 0)
+		return o->fd;
+	if (mb_sha256_init(&o->h, in->err) < 0) {
+		close(o->fd);
+		return -in->err->code;
+	}
+	return 0;
+}
+
+static void out_flush(struct owned_out *o)
+{
+	if (o->used && !o->werr && write_all(o->fd, o->buf, o->used) < 0)
+		o->werr = errno;
+	o->used = 0;
+}
+
+static void out_add(struct owned_out *o, const char *s, size_t n)
+{
+	mb_sha256_update(&o->h, s, n);
+	o->len += (int64_t)n;
+	while (n) {
+		size_t k = n < sizeof o->buf - o->used ? n : sizeof o->buf - o->used;
+		memcpy(o->buf + o->used, s, k);
+		o->used += k;
+		s += k;
+		n -= k;
+		if (o->used == sizeof o->buf)
+			out_flush(o);
+	}
+}
+
+static int out_close(struct inst *in, struct owned_out *o)
+{
+	char hex[MB_SHA256_HEX];
+	int rc = 0;
+
+	out_flush(o);
+	mb_sha256_final(&o->h, hex);
+	if (o->werr)
+		rc = mb_errno(in->err, MB_EFAIL, o->werr, "cannot write %s", o->rel);
+	if (rc == 0 && (o->mode & in->umask) && fchmod(o->fd, o->mode) < 0) /* pip's mode, whatever the umask */
+		rc = mb_errno(in->err, MB_EFAIL, errno, "cannot set the mode of %s", o->rel);
+	if (close(o->fd) < 0 && rc == 0)
+		rc = mb_errno(in->err, MB_EFAIL, errno, "cannot write %s", o->rel);
+	if (rc == 0)
+		mb_owned_add(in->owned, o->rel, MB_OWNED_FILE, hex, o->len, o->mode);
+	return rc;
+}
+
 static int write_owned(struct inst *in, const char *rel, const char *data, size_t len,
 		       mode_t mode)
 {
-	char hex[MB_SHA256_HEX];
-	int fd = mb_wtree_create(&in->to, rel, mode, in->err), rc = 0;
+	struct owned_out *o = xmalloc(sizeof *o);
+	int rc = out_open(in, o, rel, mode);
 
-	if (fd < 0)
-		return fd;
-	if (write_all(fd, data, len) < 0)
-		rc = mb_errno(in->err, MB_EFAIL, errno, "cannot write %s", rel);
-	if (rc == 0 && (mode & in->umask) && fchmod(fd, mode) < 0) /* pip's mode, whatever the umask */
-		rc = mb_errno(in->err, MB_EFAIL, errno, "cannot set the mode of %s", rel);
-	if (close(fd) < 0 && rc == 0)
-		rc = mb_errno(in->err, MB_EFAIL, errno, "cannot write %s", rel);
-	if (rc == 0 && (rc = mb_sha256_buf(data, len, hex, in->err)) == 0)
-		mb_owned_add(in->owned, rel, MB_OWNED_FILE, hex, (int64_t)len, mode);
+	if (rc == 0) {
+		out_add(o, data, len);
+		rc = out_close(in, o);
+	}
+	free(o);
 	return rc;
 }
 
@@ -830,12 +976,17 @@ static int install_script(struct inst *in, const struct mfile *f, const char *re
 
 struct link {
 	const struct mfile *f;
-	char *rel;                  /* where it goes, under the root */
+	char *rel;                  /* where it goes; NULL: site-packages/<path> */
 };
 
+/* Links v[first..last) and records each in out[first..last) (slots of the
+ * owned list that no other thread touches), making the destination paths
+ * itself: 20,000 paths and records are no small part of a warm install. */
 struct linker {
 	const char *from, *to;      /* the cache entry, the root */
-	const struct link *v;
+	const char *site;
+	struct link *v;
+	struct mb_owned_file *out;
 	size_t first, last;
 	enum mb_link_mode mode;
 	struct mb_err err;
@@ -854,8 +1005,13 @@ static void *link_run(void *arg)
 	if ((l->rc = mb_wtree_open(&from, l->from, false, &l->err)) == 0)
 		l->rc = mb_wtree_open(&to, l->to, true, &l->err);
 	for (i = l->first; l->rc == 0 && i < l->last; i++) {
-		if ((sdir = mb_wtree_parent(&from, l->v[i].f->path, &sbase, &l->err)) < 0 ||
-		    (ddir = mb_wtree_parent(&to, l->v[i].rel, &dbase, &l->err)) < 0)
+		const struct mfile *f = l->v[i].f;
+		char *rel = l->v[i].rel ? l->v[i].rel : path_join(l->site, f->path);
+
+		l->v[i].rel = NULL; /* out[i] has it now */
+		mb_owned_set(&l->out[i], rel, MB_OWNED_FILE, f->hex, f->size, f->mode);
+		if ((sdir = mb_wtree_parent(&from, f->path, &sbase, &l->err)) < 0 ||
+		    (ddir = mb_wtree_parent(&to, rel, &dbase, &l->err)) < 0)
 			l->rc = -l->err.code;
 		else
 			l->rc = clone_at(sdir, sbase, ddir, dbase, &l->mode, &l->err);
@@ -866,10 +1022,11 @@ static void *link_run(void *arg)
 }
 
 /* Link v[0..n) on up to ctx->jobs threads (a run of the sorted list each,
- * so that threads mostly work in different directories), then own them. */
-static int link_all(struct inst *in, const struct link *v, size_t n)
+ * so that threads mostly work in different directories), owning them. */
+static int link_all(struct inst *in, struct link *v, size_t n)
 {
-	size_t jobs = n / 1024 + 1, k, started;
+	size_t jobs = n / 1024 + 1, k, started, base = in->owned->n;
+	struct mb_owned_file *out = mb_owned_extend(in->owned, n);
 	struct linker *l;
 	int rc = 0;
 
@@ -877,9 +1034,9 @@ static int link_all(struct inst *in, const struct link *v, size_t n)
 		jobs = in->jobs > 0 ? (size_t)in->jobs : 1;
 	l = xcalloc(jobs, sizeof *l);
 	for (k = 0; k < jobs; k++)
-		l[k] = (struct linker){ .from = in->entry, .to = in->ctx->root, .v = v,
-					.first = n * k / jobs, .last = n * (k + 1) / jobs,
-					.mode = in->link };
+		l[k] = (struct linker){ .from = in->entry, .to = in->ctx->root, .site = in->site,
+					.v = v, .out = out, .first = n * k / jobs,
+					.last = n * (k + 1) / jobs, .mode = in->link };
 	for (started = 1; started < jobs; started++)
 		if (pthread_create(&l[started].thread, NULL, link_run, &l[started]) != 0)
 			break;
@@ -893,9 +1050,10 @@ static int link_all(struct inst *in, const struct link *v, size_t n)
 			*in->err = l[k].err;
 			rc = l[k].rc;
 		}
-	for (k = 0; rc == 0 && k < n; k++)
-		mb_owned_add(in->owned, v[k].rel, MB_OWNED_FILE, v[k].f->hex, v[k].f->size,
-			     v[k].f->mode);
+	for (k = 0; rc < 0 && k < n; k++) /* the slots go: the transaction is off */
+		free(out[k].path);
+	if (rc < 0)
+		in->owned->n = base;
 	free(l);
 	return rc;
 }
@@ -905,18 +1063,22 @@ static int place_files(struct inst *in)
 {
 	struct link *v = xcalloc(in->m.n + 1, sizeof *v);
 	char *skip = xasprintf("%s/RECORD", in->distinfo);
-	size_t i, n = 0;
+	size_t i, n = 0, dl = strlen(in->datadir);
 	int rc = 0;
 
 	for (i = 0; rc == 0 && i < in->m.n; i++) {
+		const char *path = in->m.v[i].path;
 		bool script, bad;
 		char *rel;
-		if (!strcmp(in->m.v[i].path, skip))
+		if (!strcmp(path, skip))
 			continue;
-		rel = dest_of(in, in->m.v[i].path, &script, &bad);
+		if (strncmp(path, in->datadir, dl) != 0 || path[dl] != '/') {
+			v[n++].f = &in->m.v[i]; /* site-packages: the linker makes its path */
+			continue;
+		}
+		rel = dest_of(in, path, &script, &bad);
 		if (bad)
-			rc = mb_errf(in->err, MB_EINTEGRITY, "%s: file outside the wheel's schemes",
-				     in->m.v[i].path);
+			rc = mb_errf(in->err, MB_EINTEGRITY, "%s: file outside the wheel's schemes", path);
 		else if (script && !is_wrapper(in, rel))
 			rc = install_script(in, &in->m.v[i], rel);
 		else if (!script) {
@@ -1006,7 +1168,7 @@ static void read_entry_points(struct inst *in)
 	bool scripts = false;
 	size_t len;
 
-	read_in_entry(in, rel, &text, &len);
+	text = read_meta(in->entry, rel, &len);
 	free(rel);
 	for (line = text ? strtok_r(text, "\n", &save) : NULL; line;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -1063,31 +1225,35 @@ static void b64url(const char *hex, char *out)
 	out[o] = '\0';
 }
 
-static void record_path(struct sbuf *b, const struct inst *in, const char *rel)
+/* A RECORD path: relative to site-packages, CSV-quoted when it must be. */
+static void record_path(struct owned_out *o, const struct inst *in, const char *rel)
 {
 	size_t sl = strlen(in->site);
-	const char *p = rel;
-	char *rp;
+	const char *p = rel, *q;
+	bool quote;
 
 	if (!strncmp(rel, in->site, sl) && rel[sl] == '/')
 		p = rel + sl + 1;
-	rp = p == rel ? xasprintf("../../../%s", rel) : xstrdup(p);
-	if (strpbrk(rp, ",\"\n")) {
-		sbuf_puts(b, "\"");
-		for (p = rp; *p; p++)
-			sbuf_add(b, p, *p == '"' ? (sbuf_add(b, "\"", 1), 1) : 1);
-		sbuf_puts(b, "\"");
-	} else {
-		sbuf_puts(b, rp);
+	quote = strpbrk(p, ",\"\n") != NULL;
+	out_add(o, "\"", quote);
+	if (p == rel)
+		out_add(o, "../../../", 9);
+	while (quote && (q = strchr(p, '"'))) {
+		out_add(o, p, (size_t)(q - p) + 1);
+		out_add(o, "\"", 1); /* "" */
+		p = q + 1;
 	}
-	free(rp);
+	out_add(o, p, strlen(p));
+	out_add(o, "\"", quote);
 }
 
+/* INSTALLER, REQUESTED and RECORD, which lists every file this wheel
+ * installed (2 MB for 20,000 files: written as it is made). */
 static int write_metadata(struct inst *in)
 {
-	char *rel, b64[48];
-	struct sbuf rec = { 0 };
-	size_t i;
+	char *rel, line[128];
+	struct owned_out *o;
+	size_t i, end;
 	int rc;
 
 	rel = xasprintf("%s/%s/INSTALLER", in->site, in->distinfo);
@@ -1097,19 +1263,25 @@ static int write_metadata(struct inst *in)
 	if (rc == 0)
 		rc = write_owned(in, rel, "", 0, 0666 & ~in->umask);
 	free(rel);
-	for (i = in->first; rc == 0 && i < in->owned->n; i++) {
-		const struct mb_owned_file *f = &in->owned->v[i];
-		b64url(f->sha256, b64);
-		record_path(&rec, in, f->path);
-		sbuf_printf(&rec, ",sha256=%s,%lld\n", b64, (long long)f->size);
-	}
+	if (rc < 0)
+		return rc;
+	o = xmalloc(sizeof *o);
 	rel = xasprintf("%s/%s/RECORD", in->site, in->distinfo);
-	record_path(&rec, in, rel);
-	sbuf_puts(&rec, ",,\n");
-	if (rc == 0)
-		rc = write_owned(in, rel, rec.s, rec.len, 0666 & ~in->umask);
+	if ((rc = out_open(in, o, rel, 0666 & ~in->umask)) == 0) {
+		for (i = in->first, end = in->owned->n; i < end; i++) {
+			const struct mb_owned_file *f = &in->owned->v[i];
+			record_path(o, in, f->path);
+			memcpy(line, ",sha256=", 8);
+			b64url(f->sha256, line + 8);
+			out_add(o, line, strlen(line));
+			out_add(o, line, (size_t)snprintf(line, sizeof line, ",%lld\n", (long long)f->size));
+		}
+		record_path(o, in, rel);
+		out_add(o, ",,\n", 3);
+		rc = out_close(in, o);
+	}
 	free(rel);
-	sbuf_free(&rec);
+	free(o);
 	return rc;
 }
 
@@ -1133,16 +1305,21 @@ int mb_wheel_install(const struct mb_stage_ctx *ctx, const char *wheel, const ch
 		return rc;
 	in.site = xasprintf("lib/python%s/site-packages", ctx->python_xy);
 	job.wheel = wheel;
+	job.dist = in.name.dist;
 	job.umask = in.umask;
 	job.jobs = ctx->jobs < online_cpus() ? ctx->jobs : online_cpus();
 	in.jobs = job.jobs;
 	entry = mb_cache_unpacked(ctx->cache, sha256, unpack_wheel, &job, err);
 	rc = entry ? manifest_read(entry, &in.m, err) : -err->code;
 	in.entry = entry;
-	if (rc == 0 && in.m.n)
-		qsort(in.m.v, in.m.n, sizeof *in.m.v, cmp_mfile);
-	if (rc == 0 && (rc = find_distinfo(&in)) == 0 && (rc = check_wheel_file(&in)) == 0)
-		rc = check_record(&in);
+	if (rc == 0 && (rc = find_distinfo(&in.m, in.name.dist, &in.distinfo, err)) == 0) {
+		in.datadir = xasprintf("%.*s.data", (int)(strlen(in.distinfo) - 10), in.distinfo);
+		rc = check_wheel_file(&in);
+	}
+	if (rc == 0 && !in.m.checked) /* an entry made before the check moved there */
+		rc = check_record(&in.m, entry, in.distinfo, in.name.dist, err);
+	if (rc == 0)
+		rc = report_problems(&in);
 	if (rc == 0)
 		rc = mb_wtree_open(&in.to, ctx->root, true, err);
 	if (rc == 0)

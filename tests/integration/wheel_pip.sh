@@ -41,6 +41,43 @@ for whl in "$SHARED"/corpus/wheels/*.whl "$bundled"/*.whl; do
 	fi
 done
 
+# RECORD is checked once, when a wheel is unpacked into the cache; what it
+# finds is reported again by every install from that entry: a warning, or
+# with --strict exit 4 and nothing installed.  (demo_invalid_record2's
+# RECORD gives METADATA a wrong size and hash.)
+whl="$SHARED/corpus/wheels/demo_invalid_record2-0.1.0-py2.py3-none-any.whl"
+R="$T_TMP/rrec"; mkdir -p "$R"; cp "$T_TMP/r1/python.yaml" "$R/"
+printf 'name: demo\nversion: "0.1.0"\nkind: wheel\ndepends: [python]\nartifacts:\n  - url: https://upstream.invalid/%s\n    sha256: %s\n' \
+	"$(basename "$whl")" "$(add_blob "$whl")" > "$R/demo.yaml"
+CACHE="$T_TMP/rec-cache"
+for round in cold warm; do
+	P="$T_TMP/rec-$round"
+	mb_install --recipes "$R" demo
+	case $RC:$ERR in
+	0:*"mambaboot: warning: demo_invalid_record2: demo_invalid_record2-0.1.0.dist-info/METADATA does not match its RECORD entry"*)
+		ok "RECORD mismatch, $round cache entry: a warning, installed" ;;
+	*) fail "RECORD mismatch, $round cache entry" "exit $RC" "$ERR" ;;
+	esac
+done
+for round in warm cold; do
+	[ $round = cold ] && CACHE="$T_TMP/rec-cache2"
+	P="$T_TMP/rec-strict-$round"
+	mb_install --recipes "$R" --strict demo
+	if [ "$RC" -eq 4 ] && [ "$(printf '%s\n' "$ERR" | grep -c '^mambaboot: error: .*METADATA does not match its RECORD entry (--strict)')" -eq 1 ] &&
+	   [ -z "$(find "$P" -path '*site-packages*' -name '*.py' 2>/dev/null)" ]; then
+		ok "RECORD mismatch with --strict, $round cache entry: exit 4, nothing installed"
+	else
+		fail "RECORD mismatch with --strict, $round cache entry" "exit $RC" "$ERR"
+	fi
+done
+# An entry unpacked by a mambaboot that did not record the check yet is
+# checked at install.
+sed -i '/^#checked$/d; /^!	/d' "$CACHE"/unpacked/*/.mambaboot-manifest
+P="$T_TMP/rec-old-entry"
+mb_install --recipes "$R" --strict demo
+expect_rc "an entry without the check's record is checked at install" 4
+CACHE="$T_TMP/cache"
+
 # pip can list, check, show and uninstall what mambaboot installed: a venv
 # whose site-packages mambaboot fills, driven with pip --python.
 P="$T_TMP/venv"
