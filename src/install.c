@@ -447,6 +447,20 @@ static const struct claim *file_above(const struct claim *v, size_t n, const cha
 	return hit;
 }
 
+/* Does v[i] sit in the directory of v[i - 1], for the same owner?  Then
+ * file_above() has the same answer for both. */
+static bool same_dir_as_last(const struct claim *v, size_t i)
+{
+	const char *a, *b;
+
+	if (i == 0 || v[i].owner != v[i - 1].owner)
+		return false;
+	a = strrchr(v[i].path, '/');
+	b = strrchr(v[i - 1].path, '/');
+	return a && b && a - v[i].path == b - v[i - 1].path &&
+	       !strncmp(v[i].path, v[i - 1].path, (size_t)(a - v[i].path));
+}
+
 static int find_clashes(const struct run *r, struct claim *v, size_t n)
 {
 	size_t i;
@@ -459,7 +473,7 @@ static int find_clashes(const struct run *r, struct claim *v, size_t n)
 		    !v[i - 1].dir_only && !name_equal(v[i].owner, v[i - 1].owner))
 			return mb_errf(r->err, MB_EINPUT, "'%s' and '%s' both install %s",
 				       v[i - 1].owner, v[i].owner, v[i].path);
-		up = file_above(v, n, v[i].path, v[i].owner);
+		up = same_dir_as_last(v, i) ? NULL : file_above(v, n, v[i].path, v[i].owner);
 		if (up)
 			return mb_errf(r->err, MB_EINPUT,
 				       "'%s' installs the file %s, where '%s' needs a directory for %s",
