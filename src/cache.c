@@ -31,7 +31,7 @@ static char *default_dir(void)
 
 int mb_cache_open(struct mb_cache *cache, const char *dir, struct mb_err *err)
 {
-	static const char *const subdirs[] = { "blobs/sha256", "partial", "unpacked", "tmp" };
+	static const char *const subdirs[] = { "blobs/sha256", "partial", "unpacked", "tmp", "probes" };
 	size_t i;
 	int rc;
 

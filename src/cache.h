@@ -4,6 +4,7 @@
  *   CACHE/partial/<hex>.part       an interrupted download, resumable
  *   CACHE/unpacked/<hex>/          an artifact unpacked once, linked many times
  *   CACHE/tmp/                     temporary names, renamed into place
+ *   CACHE/probes/<hex>             what a host program printed (external.h)
  *
  * Location: --cache, else $MAMBABOOT_CACHE, else $XDG_CACHE_HOME/mambaboot,
  * else ~/.cache/mambaboot. */

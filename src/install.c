@@ -227,7 +227,7 @@ static int probe_externals(struct run *r)
 
 		if (rec->kind != MB_KIND_EXTERNAL)
 			continue;
-		if ((rc = mb_external_probe(rec, &probe, r->err)) < 0)
+		if ((rc = mb_external_probe(rec, &r->cache, &probe, r->err)) < 0)
 			return rc;
 		if (rec == r->plan.python) {
 			r->python_xy = major_minor(probe.version);
@@ -753,8 +753,8 @@ int mb_install(const struct mb_recipe_set *set, char *const *targets, size_t n_t
 		rc = mb_plan_check_wheels(&r.plan, err);
 		goto out;
 	}
-	if ((rc = check_pins(&r)) < 0 || (rc = probe_externals(&r)) < 0 ||
-	    (rc = mb_cache_open(&r.cache, o->cache_dir, err)) < 0 ||
+	if ((rc = check_pins(&r)) < 0 || (rc = mb_cache_open(&r.cache, o->cache_dir, err)) < 0 ||
+	    (rc = probe_externals(&r)) < 0 ||
 	    (rc = check_stages(&r)) < 0 || (rc = host_checks(&r)) < 0 ||
 	    (rc = fetch_all(&r)) < 0)
 		goto out;

@@ -50,7 +50,7 @@ static char *plan_python_xy(const struct mb_plan *plan)
 		return NULL;
 	if (py->kind != MB_KIND_EXTERNAL) {
 		v = py->ver;
-	} else if (mb_external_probe(py, &probe, &ignored) == 0) {
+	} else if (mb_external_probe(py, NULL, &probe, &ignored) == 0) {
 		int bad = mb_version_parse(probe.version, &v);
 		mb_probe_free(&probe);
 		if (bad)
