@@ -11,8 +11,13 @@ PREFIX    ?= /usr/local
 DESTDIR   ?=
 FUZZ_SECONDS ?= 20
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
+# libcurl is dlopen()ed on the first download (src/curlapi.h says why);
+# `make CURL=linked` links it instead, as a static build must.
+CURL      ?= dlopen
+LINK_PKGS := $(if $(filter linked,$(CURL)),$(PKGS),$(filter-out libcurl,$(PKGS)))
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+              $(if $(filter linked,$(CURL)),-DMB_CURL_STATIC)
+PKG_LIBS   := $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null) -pthread -ldl
 MB_CFLAGS  := -std=c11 -pthread -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
               -DMB_VERSION_STRING='"$(VERSION)"' $(PKG_CFLAGS)
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -9,9 +9,9 @@
 #define _GNU_SOURCE
 #include "fetch.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "curlapi.h"
 #include "fsutil.h"
 #include "hashpipe.h"
 #include "util.h"
@@ -89,9 +90,11 @@ struct job {
 };
 
 struct fetch_ctx {
+	struct mb_curl api;
+	CURLM *multi;               /* NULL until the first transfer */
+	struct mb_err curl_err;     /* why libcurl could not be loaded */
 	const struct mb_fetch_opts *o;
 	struct tuning t;
-	CURLM *multi;
 	uint32_t rng;
 	const char *cainfo;
 	int active;
@@ -112,7 +115,7 @@ long mb_fetch_backoff_ms(long base_ms, int retry, long cap_ms, uint32_t random)
 	return d / 2 + (long)((uint64_t)(d - d / 2) * random / UINT32_MAX);
 }
 
-long mb_fetch_parse_retry_after(const char *value, int64_t now)
+long mb_fetch_parse_retry_after(const char *value, int64_t now, const struct mb_curl *api)
 {
 	const char *p = value;
 	long secs = 0;
@@ -130,7 +133,7 @@ long mb_fetch_parse_retry_after(const char *value, int64_t now)
 			p++;
 		return *p ? -1 : secs;
 	}
-	when = curl_getdate(p, NULL);
+	when = api->getdate(p, NULL);
 	if (when == (time_t)-1)
 		return -1;
 	return when <= now ? 0 : (long)(when - now);
@@ -361,8 +364,8 @@ static void close_partial(struct job *j, bool discard)
 static void job_finish(struct job *j)
 {
 	if (j->easy) {
-		curl_multi_remove_handle(j->ctx->multi, j->easy);
-		curl_easy_cleanup(j->easy);
+		j->ctx->api.multi_remove_handle(j->ctx->multi, j->easy);
+		j->ctx->api.easy_cleanup(j->easy);
 		j->easy = NULL;
 	}
 	j->state = ST_DONE;
@@ -438,7 +441,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 		if (sscanf(line + 14, " bytes %lld-", &from) == 1)
 			j->content_range_from = from;
 	} else if (strncasecmp(line, "retry-after:", 12) == 0) {
-		j->retry_after = mb_fetch_parse_retry_after(line + 12, (int64_t)time(NULL));
+		j->retry_after = mb_fetch_parse_retry_after(line + 12, (int64_t)time(NULL), &j->ctx->api);
 	}
 	return len;
 }
@@ -446,11 +449,11 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 /* The first bytes of a body: is it the right one, and where does it go? */
 static int body_begins(struct job *j)
 {
-	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->http_code);
+	j->ctx->api.easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->http_code);
 	j->body_started = true;
 	if (j->a->size < 0) {
 		curl_off_t cl = -1;
-		curl_easy_getinfo(j->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+		j->ctx->api.easy_getinfo(j->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
 		j->total = cl < 0 ? -1 : (j->http_code == 206 ? j->range_from : 0) + (int64_t)cl;
 	}
 	if (j->http_code >= 400) {
@@ -516,50 +519,68 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 	return len;
 }
 
-static void set_protocols(CURL *e)
+static void set_protocols(const struct mb_curl *api, CURL *e)
 {
 #if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	api->easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
+	api->easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 #else
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS | CURLPROTO_FILE);
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS);
+	api->easy_setopt(e, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS | CURLPROTO_FILE);
+	api->easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS);
 #endif
 }
 
 static CURL *make_easy(struct job *j, const char *url)
 {
 	const struct fetch_ctx *c = j->ctx;
-	CURL *e = curl_easy_init();
+	const struct mb_curl *api = &c->api;
+	CURL *e = api->easy_init();
 	char range[32];
 
 	if (!e)
 		return NULL;
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, j);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)MAX_REDIRECTS);
-	set_protocols(e);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	api->easy_setopt(e, CURLOPT_URL, url);
+	api->easy_setopt(e, CURLOPT_PRIVATE, j);
+	api->easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	api->easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	api->easy_setopt(e, CURLOPT_WRITEDATA, j);
+	api->easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	api->easy_setopt(e, CURLOPT_HEADERDATA, j);
+	api->easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
+	api->easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+	api->easy_setopt(e, CURLOPT_MAXREDIRS, (long)MAX_REDIRECTS);
+	set_protocols(api, e);
+	api->easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	api->easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (c->cainfo)
-		curl_easy_setopt(e, CURLOPT_CAINFO, c->cainfo);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, (long)LOW_SPEED_BYTES);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, c->t.stall_s);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
-	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)BUFFER_BYTES);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "mambaboot/" MB_VERSION_STRING);
+		api->easy_setopt(e, CURLOPT_CAINFO, c->cainfo);
+	api->easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, (long)LOW_SPEED_BYTES);
+	api->easy_setopt(e, CURLOPT_LOW_SPEED_TIME, c->t.stall_s);
+	api->easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
+	api->easy_setopt(e, CURLOPT_BUFFERSIZE, (long)BUFFER_BYTES);
+	api->easy_setopt(e, CURLOPT_USERAGENT, "mambaboot/" MB_VERSION_STRING);
 	if (j->offset > 0) {
 		snprintf(range, sizeof range, "%lld-", (long long)j->offset);
-		curl_easy_setopt(e, CURLOPT_RANGE, range);
+		api->easy_setopt(e, CURLOPT_RANGE, range);
 	}
 	return e;
+}
+
+/* libcurl is loaded for the first transfer: a run that finds everything
+ * in the cache never loads it (curlapi.h). */
+static int open_curl(struct fetch_ctx *c)
+{
+	if (c->multi)
+		return 0;
+	if (c->curl_err.code)
+		return -c->curl_err.code;
+	if (mb_curl_open(&c->api, &c->curl_err) < 0)
+		return -c->curl_err.code;
+	if (!(c->multi = c->api.multi_init())) {
+		mb_curl_close(&c->api);
+		return mb_errf(&c->curl_err, MB_EFAIL, "cannot initialise libcurl");
+	}
+	return 0;
 }
 
 static void start_request(struct job *j)
@@ -568,6 +589,10 @@ static void start_request(struct job *j)
 
 	if (j->src >= j->n_sources) {
 		job_fail_sources(j);
+		return;
+	}
+	if (open_curl(j->ctx) < 0) {
+		job_fail(j, j->ctx->curl_err.code, "%s", j->ctx->curl_err.msg);
 		return;
 	}
 	url = j->sources[j->src];
@@ -586,7 +611,7 @@ static void start_request(struct job *j)
 	j->why = W_NONE;
 	j->tries++;
 	j->item->attempts++;
-	if (curl_multi_add_handle(j->ctx->multi, j->easy) != CURLM_OK) {
+	if (j->ctx->api.multi_add_handle(j->ctx->multi, j->easy) != CURLM_OK) {
 		job_fail(j, MB_EFAIL, "%s: cannot start a transfer (libcurl)", job_name(j));
 		return;
 	}
@@ -739,9 +764,9 @@ static void on_done(struct job *j, CURLcode rc)
 	char why[CURL_ERROR_SIZE + 64];
 
 	if (rc == CURLE_OK && !j->body_started)
-		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->http_code);
-	curl_multi_remove_handle(j->ctx->multi, j->easy);
-	curl_easy_cleanup(j->easy);
+		j->ctx->api.easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->http_code);
+	j->ctx->api.multi_remove_handle(j->ctx->multi, j->easy);
+	j->ctx->api.easy_cleanup(j->easy);
 	j->easy = NULL;
 	j->ctx->active--;
 	if (j->why == W_IO || (j->why == W_NONE && j->io_errno)) {
@@ -772,7 +797,7 @@ static void on_done(struct job *j, CURLcode rc)
 		verify_body(j);
 		return;
 	}
-	snprintf(why, sizeof why, "%s", j->errbuf[0] ? j->errbuf : curl_easy_strerror(rc));
+	snprintf(why, sizeof why, "%s", j->errbuf[0] ? j->errbuf : j->ctx->api.easy_strerror(rc));
 	if (curl_retryable(rc) && j->tries <= j->ctx->t.retries)
 		retry_later(j, why);
 	else
@@ -928,11 +953,11 @@ static void collect_done(struct fetch_ctx *c)
 	CURLMsg *m;
 	int left;
 
-	while ((m = curl_multi_info_read(c->multi, &left))) {
+	while ((m = c->api.multi_info_read(c->multi, &left))) {
 		struct job *j = NULL;
 		if (m->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+		c->api.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
 		if (j)
 			on_done(j, m->data.result);
 	}
@@ -978,10 +1003,14 @@ static void run_jobs(struct fetch_ctx *c, struct job **order, size_t n, int jobs
 		long wait = schedule(c, order, n, jobs, &left);
 		if (left == 0)
 			break;
-		curl_multi_perform(c->multi, &running);
+		if (!c->multi) { /* only waiting (a lock, a backoff) so far */
+			poll(NULL, 0, (int)wait);
+			continue;
+		}
+		c->api.multi_perform(c->multi, &running);
 		collect_done(c);
 		if (c->active > 0 || wait > 0)
-			curl_multi_poll(c->multi, NULL, 0, c->active > 0 && wait > 100 ? 100 : (int)wait,
+			c->api.multi_poll(c->multi, NULL, 0, c->active > 0 && wait > 100 ? 100 : (int)wait,
 					NULL);
 	}
 }
@@ -1061,17 +1090,10 @@ int mb_fetch_artifacts(const struct mb_fetch_opts *o, struct mb_fetch_item *item
 
 	if ((rc = check_inputs(o, items, n, err)) < 0)
 		return rc;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return mb_errf(err, MB_EFAIL, "cannot initialise libcurl");
 	c.o = o;
 	load_tuning(o, &c.t);
 	c.cainfo = ca_bundle(o);
 	c.rng = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16) ^ (uint32_t)(uintptr_t)&c;
-	c.multi = curl_multi_init();
-	if (!c.multi) {
-		curl_global_cleanup();
-		return mb_errf(err, MB_EFAIL, "cannot initialise libcurl");
-	}
 	if (!getcwd(cwd, sizeof cwd))
 		snprintf(cwd, sizeof cwd, "/");
 	jobs = xcalloc(n ? n : 1, sizeof *jobs);
@@ -1086,8 +1108,10 @@ int mb_fetch_artifacts(const struct mb_fetch_opts *o, struct mb_fetch_item *item
 		job_free(&jobs[i]);
 	free(order);
 	free(jobs);
-	curl_multi_cleanup(c.multi);
-	curl_global_cleanup();
+	if (c.multi) {
+		c.api.multi_cleanup(c.multi);
+		mb_curl_close(&c.api);
+	}
 	return summarize(items, n, err);
 }
 

@@ -92,15 +92,18 @@ int mb_fetch_plan(const struct mb_fetch_opts *o, const struct mb_plan *plan,
 		  struct mb_fetch_list *out, struct mb_err *err);
 void mb_fetch_list_free(struct mb_fetch_list *list);
 
+struct mb_curl;
+
 /* Pure helpers, exposed for the unit tests. */
 
 /* Delay before retry number `retry` (1, 2, ...): base * 2^(retry-1), at
  * most cap, scaled into [1/2, 1] of itself by `random` (jitter). */
 long mb_fetch_backoff_ms(long base_ms, int retry, long cap_ms, uint32_t random);
 
-/* A Retry-After value (delta seconds or an HTTP date) as seconds from now;
- * -1 when it cannot be read.  A date in the past gives 0. */
-long mb_fetch_parse_retry_after(const char *value, int64_t now);
+/* A Retry-After value (delta seconds or an HTTP date, read by libcurl's
+ * curl_getdate) as seconds from now; -1 when it cannot be read.  A date in
+ * the past gives 0. */
+long mb_fetch_parse_retry_after(const char *value, int64_t now, const struct mb_curl *api);
 
 /* <mirror>/sha256/<hex> as a URL: http(s):// and file:// are joined as
  * they are; a plain directory becomes a %-encoded file:// URL (made

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "curlapi.h"
 #include "fetch.h"
 
 static void test_backoff_doubles_per_retry(void **state)
@@ -38,25 +39,36 @@ static void test_backoff_is_capped(void **state)
 	assert_int_equal(mb_fetch_backoff_ms(0, 1, 30000, UINT32_MAX), 1);
 }
 
+/* Through the libcurl that downloads would load (curlapi.h). */
+static long retry_after(const char *value, int64_t now)
+{
+	struct mb_curl api;
+	struct mb_err err;
+	long v;
+
+	assert_int_equal(mb_curl_open(&api, &err), 0);
+	v = mb_fetch_parse_retry_after(value, now, &api);
+	mb_curl_close(&api);
+	return v;
+}
+
 static void test_retry_after_seconds(void **state)
 {
 	(void)state;
-	assert_int_equal(mb_fetch_parse_retry_after(" 120\r\n", 0), 120);
-	assert_int_equal(mb_fetch_parse_retry_after("0", 0), 0);
-	assert_int_equal(mb_fetch_parse_retry_after("12abc", 0), -1);
-	assert_int_equal(mb_fetch_parse_retry_after("99999999999999", 0), -1);
-	assert_int_equal(mb_fetch_parse_retry_after("", 0), -1);
+	assert_int_equal(retry_after(" 120\r\n", 0), 120);
+	assert_int_equal(retry_after("0", 0), 0);
+	assert_int_equal(retry_after("12abc", 0), -1);
+	assert_int_equal(retry_after("99999999999999", 0), -1);
+	assert_int_equal(retry_after("", 0), -1);
 }
 
 static void test_retry_after_http_date(void **state)
 {
 	/* Wed, 21 Oct 2015 07:28:00 GMT = 1445412480 */
 	(void)state;
-	assert_int_equal(mb_fetch_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT\r\n",
-						    1445412480 - 30), 30);
-	assert_int_equal(mb_fetch_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT",
-						    1445412480 + 5), 0);
-	assert_int_equal(mb_fetch_parse_retry_after("next tuesday-ish", 0), -1);
+	assert_int_equal(retry_after("Wed, 21 Oct 2015 07:28:00 GMT\r\n", 1445412480 - 30), 30);
+	assert_int_equal(retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480 + 5), 0);
+	assert_int_equal(retry_after("next tuesday-ish", 0), -1);
 }
 
 static void expect_url(const char *mirror, const char *cwd, const char *want)
