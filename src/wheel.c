@@ -403,6 +403,7 @@ done:
 
 
 #define MANIFEST ".mambaboot-manifest"
+#define MANIFEST_LINE_MIN (MB_SHA256_HEX + 6) /* digest, tab, size, tab, mode, tab, path, newline */
 
 struct mfile {
 	char *path;
@@ -519,7 +520,7 @@ static bool manifest_line(char *line, struct mfile *f)
 {
 	char *end;
 
-	if (strlen(line) < MB_SHA256_HEX + 6 || line[MB_SHA256_HEX - 1] != '\t')
+	if (strlen(line) < MANIFEST_LINE_MIN - 1 || line[MB_SHA256_HEX - 1] != '\t')
 		return false;
 	f->hex = line;
 	line[MB_SHA256_HEX - 1] = '\0';
@@ -539,7 +540,7 @@ static int manifest_read(const char *dir, struct manifest *m, struct mb_err *err
 {
 	char *path = path_join(dir, MANIFEST), *line, *next;
 	bool sorted = true;
-	size_t len, lines = 0;
+	size_t len;
 	int rc;
 
 	memset(m, 0, sizeof *m);
@@ -547,10 +548,8 @@ static int manifest_read(const char *dir, struct manifest *m, struct mb_err *err
 	free(path);
 	if (rc < 0)
 		return rc;
-	for (line = m->text; (line = memchr(line, '\n', len - (size_t)(line - m->text))); line++)
-		lines++;
-	m->v = xcalloc(lines + 1, sizeof *m->v);
-	m->cap = lines + 1;
+	m->cap = len / MANIFEST_LINE_MIN + 1; /* at least this many bytes a line: no count pass */
+	m->v = xcalloc(m->cap, sizeof *m->v);
 	for (line = m->text; *line; line = next) {
 		struct mfile f = { 0 };
 		next = line + strcspn(line, "\n");
