@@ -11,12 +11,13 @@ PREFIX    ?= /usr/local
 DESTDIR   ?=
 FUZZ_SECONDS ?= 20
 
-# libcurl is dlopen()ed on the first download (src/curlapi.h says why);
-# `make CURL=linked` links it instead, as a static build must.
-CURL      ?= dlopen
-LINK_PKGS := $(if $(filter linked,$(CURL)),$(PKGS),$(filter-out libcurl,$(PKGS)))
+# libcurl and libarchive are dlopen()ed when first needed (src/dl.h says
+# why); `make LIBS=linked` links them instead, as a static build must.
+LAZY_PKGS := libcurl
+LIBS      ?= lazy
+LINK_PKGS := $(if $(filter linked,$(LIBS)),$(PKGS),$(filter-out $(LAZY_PKGS),$(PKGS)))
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
-              $(if $(filter linked,$(CURL)),-DMB_CURL_STATIC)
+              $(if $(filter linked,$(LIBS)),-DMB_LINKED_LIBS)
 PKG_LIBS   := $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null) -pthread -ldl
 MB_CFLAGS  := -std=c11 -pthread -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
               -DMB_VERSION_STRING='"$(VERSION)"' $(PKG_CFLAGS)
