@@ -52,7 +52,7 @@ static void put_file(const char *name, const void *data, size_t len)
 	FILE *f = fopen(path, "wb");
 
 	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_true(len == 0 || fwrite(data, 1, len, f) == len);
 	assert_int_equal(fclose(f), 0);
 	free(path);
 }
