@@ -425,11 +425,25 @@ static struct job *wait_done(struct mb_bz2par *p, uint64_t seq)
 	return j;
 }
 
-static void set_state(struct mb_bz2par *p, struct job *j, enum job_state state)
+/* Job j, the oldest, is done with, or held by the caller till the next read. */
+static void take(struct mb_bz2par *p, struct job *j, bool hold)
 {
 	pthread_mutex_lock(&p->mu);
-	j->state = state;
+	p->taken++;
+	if (!hold)
+		j->state = JOB_FREE;
 	pthread_mutex_unlock(&p->mu);
+	p->held = hold;
+}
+
+static void release_held(struct mb_bz2par *p)
+{
+	if (!p->held)
+		return;
+	pthread_mutex_lock(&p->mu);
+	job_at(p, p->taken - 1)->state = JOB_FREE;
+	pthread_mutex_unlock(&p->mu);
+	p->held = false;
 }
 
 static int damaged(struct mb_bz2par *p, const struct job *j)
@@ -476,6 +490,7 @@ static long next_output(struct mb_bz2par *p, const void **buf)
 {
 	for (;;) {
 		struct job *j;
+		bool hold;
 		fill(p);
 		if (p->taken == p->posted) {
 			p->err = p->scan_err;
@@ -487,13 +502,12 @@ static long next_output(struct mb_bz2par *p, const void **buf)
 			if (rc < 0)
 				return rc;
 		}
-		p->taken++;
-		if (!j->skip && j->len > 0) {
-			p->held = true;
+		hold = !j->skip && j->len > 0;
+		take(p, j, hold);
+		if (hold) {
 			*buf = j->out;
 			return (long)j->len;
 		}
-		set_state(p, j, JOB_FREE);
 	}
 }
 
@@ -501,10 +515,7 @@ long mb_bz2par_read(struct mb_bz2par *p, const void **buf, struct mb_err *err)
 {
 	long n;
 
-	if (p->held) {
-		set_state(p, job_at(p, p->taken - 1), JOB_FREE);
-		p->held = false;
-	}
+	release_held(p);
 	n = p->rc ? p->rc : next_output(p, buf);
 	if (n < 0) {
 		p->rc = (int)n;
