@@ -2,7 +2,7 @@
 # `make install PREFIX=/usr/local DESTDIR=`, `make clean`.
 
 PKGS      := libcurl libarchive libcrypto yaml-0.1 jansson
-DEB_PKGS  := libcurl4-openssl-dev libarchive-dev libssl-dev libyaml-dev libjansson-dev
+DEB_PKGS  := libcurl4-openssl-dev libarchive-dev libssl-dev libyaml-dev libjansson-dev libbz2-dev
 VERSION   := 0.1.0
 
 CC        ?= cc
@@ -18,7 +18,7 @@ LIBS      ?= lazy
 LINK_PKGS := $(if $(filter linked,$(LIBS)),$(PKGS),$(filter-out $(LAZY_PKGS),$(PKGS)))
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
               $(if $(filter linked,$(LIBS)),-DMB_LINKED_LIBS)
-PKG_LIBS   := $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null) -pthread -ldl
+PKG_LIBS   := $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null) -lbz2 -pthread -ldl
 MB_CFLAGS  := -std=c11 -pthread -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
               -DMB_VERSION_STRING='"$(VERSION)"' $(PKG_CFLAGS)
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

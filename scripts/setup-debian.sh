@@ -3,7 +3,7 @@
 # or through sudo).  Safe to run again: it only installs what is missing.
 set -eu
 pkgs="build-essential pkg-config ca-certificates
-libcurl4-openssl-dev libarchive-dev libssl-dev libyaml-dev libjansson-dev
+libcurl4-openssl-dev libarchive-dev libssl-dev libyaml-dev libjansson-dev libbz2-dev
 libcmocka-dev clang libclang-rt-14-dev nginx-light openssl python3 curl
 libarchive-tools unzip zip zstd bzip2 patch time"
 missing=

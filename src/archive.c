@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bz2par.h"
 #include "fsutil.h"
 #include "util.h"
 #include "wtree.h"
@@ -591,6 +592,66 @@ static void inflater_stop(struct inflater *f)
 	inflater_free(f);
 }
 
+/* ---- bzip2 on several threads ---- */
+
+#define BZ2PAR_MIN_BYTES (2 << 20)   /* below this, the threads cost more than they save */
+#define BZ2PAR_MAX_THREADS 8
+
+/* bzip2 decoded block by block (bz2par.h) when it is big enough and there
+ * is more than one CPU to decode on; else NULL: use the inflater. */
+static struct mb_bz2par *bz2par_start(const char *path)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = cpus > BZ2PAR_MAX_THREADS ? BZ2PAR_MAX_THREADS : (unsigned)cpus;
+	struct mb_bz2par *p = NULL;
+	struct mb_err err;
+	struct stat st;
+	int fd;
+
+	if (cpus < 2 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > BZ2PAR_MIN_BYTES)
+		mb_bz2par_open(&p, fd, threads, &err); /* not bzip2: NULL, and the inflater */
+	close(fd);
+	return p;
+}
+
+static la_ssize_t bz2par_read(struct archive *a, void *ctx, const void **out)
+{
+	struct mb_err err;
+	long n = mb_bz2par_read(ctx, out, &err);
+
+	if (n < 0) {
+		archive_set_error(a, EIO, "%s", err.msg);
+		return -1;
+	}
+	return n;
+}
+
+/* Where an unpack's bytes come from: bzip2 decoded on several threads, a
+ * thread decompressing anything else, or the file itself (zip, tar). */
+struct source {
+	struct mb_bz2par *bz2;
+	struct inflater *pipe;
+};
+
+static int source_open(struct source *s, struct archive *in, const char *path)
+{
+	s->bz2 = bz2par_start(path);
+	s->pipe = s->bz2 ? NULL : inflater_start(path);
+	if (s->bz2)
+		return archive_read_open(in, s->bz2, NULL, bz2par_read, NULL);
+	if (s->pipe)
+		return archive_read_open(in, s->pipe, NULL, inflater_read, NULL);
+	return archive_read_open_filename(in, path, 1 << 16);
+}
+
+static void source_close(struct source *s)
+{
+	mb_bz2par_close(s->bz2);
+	inflater_stop(s->pipe);
+}
+
 int mb_archive_extract(const char *path, const char *dest, unsigned flags, struct mb_err *err)
 {
 	return mb_archive_extract_hooked(path, dest, flags, NULL, err);
@@ -601,7 +662,7 @@ int mb_archive_extract_hooked(const char *path, const char *dest, unsigned flags
 {
 	struct unpack u;
 	struct archive *in;
-	struct inflater *pipe;
+	struct source src;
 	int rc = unpack_init(&u, path, dest, flags, err);
 
 	u.hooks = hooks;
@@ -612,16 +673,14 @@ int mb_archive_extract_hooked(const char *path, const char *dest, unsigned flags
 		return rc;
 	}
 	in = reader();
-	pipe = inflater_start(path);
-	if ((pipe ? archive_read_open(in, pipe, NULL, inflater_read, NULL)
-		  : archive_read_open_filename(in, path, 1 << 16)) != ARCHIVE_OK)
+	if (source_open(&src, in, path) != ARCHIVE_OK)
 		rc = mb_errf(err, MB_EINTEGRITY, "%s: not an archive: %s", path, archive_error_string(in));
 	else
 		rc = unpack_all(&u, in);
 	if (rc == 0)
 		rc = apply_dir_modes(&u);
 	archive_read_free(in);
-	inflater_stop(pipe);
+	source_close(&src);
 	unpack_free(&u);
 	return rc;
 }

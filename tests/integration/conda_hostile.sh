@@ -51,6 +51,28 @@ for ext in tar.bz2 conda; do
 		ok "a truncated .$ext: exit 4, one error, nothing placed" ||
 		fail "a truncated .$ext" "exit $RC, $lines error lines" "$ERR" "$left"
 done
+# A .tar.bz2 over 2 MiB is decoded block by block on several threads
+# (when there are 2 CPUs or more): whole, it installs byte for byte; cut
+# short or with one bit flipped, exit 4 with one error, nothing placed.
+want="damaged archive"; [ "$(getconf _NPROCESSORS_ONLN)" -ge 2 ] && want="bzip2 data at byte"
+head -c 4500000 /dev/urandom | base64 > "$T_TMP/big-data"
+pkg="$T_TMP/big-1.0-0.tar.bz2"; $MK "$pkg" big "raw:share/big=$T_TMP/big-data" "file:share/b=x"
+R="$T_TMP/r-big"; P="$T_TMP/p-big"; mkdir -p "$R"; conda_recipe "$R" big 1.0 "$pkg"
+mb_install --recipes "$R" big
+expect_rc "a .tar.bz2 of $(( $(wc -c < "$pkg") >> 20 )) MiB installs" 0
+cmp -s "$P/share/big" "$T_TMP/big-data" && ok "with its big file whole" || fail "big file differs"
+size=$(wc -c < "$pkg")
+head -c $(( size * 2 / 3 )) "$pkg" > "$T_TMP/bigcut-1.0-0.tar.bz2"
+python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[len(d) // 2] ^= 8; open(sys.argv[2], "wb").write(d)' \
+	"$pkg" "$T_TMP/bigflip-1.0-0.tar.bz2"
+for name in bigcut bigflip; do
+	R="$T_TMP/r-$name"; P="$T_TMP/p-$name"; mkdir -p "$R"
+	conda_recipe "$R" "$name" 1.0 "$T_TMP/$name-1.0-0.tar.bz2"
+	mb_install --recipes "$R" "$name"
+	left=$(cd "$P" 2>/dev/null && find . -path ./.mambaboot -prune -o -print | grep -v '^\.$' | head -3)
+	expect_err "a big .tar.bz2 ($name): exit 4, one error" 4 "$want"
+	[ -z "$left" ] && ok "a big .tar.bz2 ($name): nothing placed" || fail "$name placed files" "$left"
+done
 [ -z "$(ls "$OUTSIDE")" ] && ok "nothing was written outside (the 'outside' directory is empty)" || fail "written outside" "$(ls "$OUTSIDE")"
 
 # setuid and setgid bits are dropped.
