@@ -13,12 +13,14 @@ FUZZ_SECONDS ?= 20
 
 # libcurl and libarchive are dlopen()ed when first needed (src/dl.h says
 # why); `make LIBS=linked` links them instead, as a static build must.
-LAZY_PKGS := libcurl
+LAZY_PKGS := libcurl libarchive
 LIBS      ?= lazy
 LINK_PKGS := $(if $(filter linked,$(LIBS)),$(PKGS),$(filter-out $(LAZY_PKGS),$(PKGS)))
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
               $(if $(filter linked,$(LIBS)),-DMB_LINKED_LIBS)
 PKG_LIBS   := $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null) -lbz2 -pthread -ldl
+# Unit tests may call the libraries themselves (to write test archives).
+TEST_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lbz2 -pthread -ldl
 MB_CFLAGS  := -std=c11 -pthread -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
               -DMB_VERSION_STRING='"$(VERSION)"' $(PKG_CFLAGS)
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -55,7 +57,7 @@ mambaboot: $(OBJ)
 
 build/tests/%: tests/unit/%.c $(CORE_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(MB_CFLAGS) $(CFLAGS) -iquote src -o $@ $< $(CORE_OBJ) $(PKG_LIBS) -lcmocka
+	$(CC) $(MB_CFLAGS) $(CFLAGS) -iquote src -o $@ $< $(CORE_OBJ) $(TEST_LIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 
@@ -72,7 +74,7 @@ build/asan/mambaboot: $(ASAN_OBJ)
 
 build/asan/tests/%: tests/unit/%.c $(ASAN_CORE)
 	@mkdir -p $(@D)
-	$(CC) $(MB_CFLAGS) -O1 -g $(SAN_FLAGS) -iquote src -o $@ $< $(ASAN_CORE) $(PKG_LIBS) -lcmocka
+	$(CC) $(MB_CFLAGS) -O1 -g $(SAN_FLAGS) -iquote src -o $@ $< $(ASAN_CORE) $(TEST_LIBS) -lcmocka
 
 asan: build/asan/mambaboot $(ASAN_UNIT)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -9,8 +9,6 @@
 
 #include "archive.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>
@@ -23,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "archiveapi.h"
 #include "bz2par.h"
 #include "fsutil.h"
 #include "util.h"
@@ -79,6 +78,7 @@ struct dirmode {
 };
 
 struct unpack {
+	struct mb_la la;        /* libarchive, bound by unpack_init */
 	struct mb_wtree out;    /* dest, through directory descriptors */
 	struct mb_wtree links;  /* a second walk, for the targets of hard links */
 	bool links_open;
@@ -147,12 +147,13 @@ static int strip_top(struct unpack *u, const char *raw, char *norm)
 /* The entry's path inside dest, after the checks; NULL to skip it. */
 static int entry_path(struct unpack *u, struct archive_entry *e, char **rel)
 {
-	const char *raw = archive_entry_pathname(e);
+	const struct mb_la *la = &u->la;
+	const char *raw = la->entry_pathname(e);
 	char *norm;
 	int rc;
 
 	if (!raw) /* not representable in the C locale: take the UTF-8 bytes */
-		raw = archive_entry_pathname_utf8(e);
+		raw = la->entry_pathname_utf8(e);
 	*rel = NULL;
 	if (!raw)
 		return unsafe(u, "?", "no name");
@@ -173,12 +174,13 @@ static int entry_path(struct unpack *u, struct archive_entry *e, char **rel)
 
 static int check_type(struct unpack *u, struct archive_entry *e, const char *rel)
 {
-	mode_t t = archive_entry_filetype(e);
+	const struct mb_la *la = &u->la;
+	mode_t t = la->entry_filetype(e);
 
-	if (archive_entry_hardlink(e))
+	if (la->entry_hardlink(e))
 		return 0; /* checked when it is made */
 	if (t == AE_IFLNK) {
-		const char *target = archive_entry_symlink(e);
+		const char *target = la->entry_symlink(e);
 		return target && link_inside(rel, target) ? 0
 			: unsafe(u, rel, "symlink pointing outside the archive");
 	}
@@ -255,12 +257,13 @@ static int make_dir(struct unpack *u, const char *rel, mode_t mode)
 static int copy_data(struct unpack *u, struct archive *in, int fd, const char *rel,
 		     int64_t size)
 {
+	const struct mb_la *la = &u->la;
 	const void *buf;
 	size_t len;
 	la_int64_t off, end = 0;
 	int r;
 
-	while ((r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK) {
+	while ((r = la->read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK) {
 		if (pwrite_all(fd, buf, len, (off_t)off) < 0)
 			return mb_errno(u->err, MB_EFAIL, errno, "cannot write %s/%s", u->out.what,
 					rel);
@@ -270,7 +273,7 @@ static int copy_data(struct unpack *u, struct archive *in, int fd, const char *r
 	}
 	if (r != ARCHIVE_EOF)
 		return mb_errf(u->err, MB_EINTEGRITY, "%s: damaged archive at '%s': %s", u->what,
-			       rel, archive_error_string(in));
+			       rel, la->error_string(in));
 	if (size > end && ftruncate(fd, (off_t)size) < 0)
 		return mb_errno(u->err, MB_EFAIL, errno, "cannot write %s/%s", u->out.what, rel);
 	return 0;
@@ -279,20 +282,21 @@ static int copy_data(struct unpack *u, struct archive *in, int fd, const char *r
 static int make_file(struct unpack *u, struct archive *in, struct archive_entry *e,
 		     const char *rel)
 {
-	mode_t mode = archive_entry_perm(e) & 0777; /* no setuid/setgid/sticky */
+	const struct mb_la *la = &u->la;
+	mode_t mode = la->entry_perm(e) & 0777; /* no setuid/setgid/sticky */
 	int fd, rc;
 
 	if (u->hooks && u->hooks->mode)
 		mode = u->hooks->mode(u->hooks->ctx, rel, mode) & 0777;
 	if ((fd = mb_wtree_create(&u->out, rel, mode, u->err)) < 0)
 		return u->err->code == MB_EINTEGRITY ? unsafe(u, rel, u->err->msg) : fd;
-	rc = copy_data(u, in, fd, rel, archive_entry_size(e));
+	rc = copy_data(u, in, fd, rel, la->entry_size(e));
 	if (rc == 0 && (mode & u->umask) && fchmod(fd, mode) < 0)
 		rc = mb_errno(u->err, MB_EFAIL, errno, "cannot set the mode of %s", rel);
-	if (rc == 0 && !(u->flags & MB_ARCHIVE_NO_TIMES) && archive_entry_mtime_is_set(e)) {
+	if (rc == 0 && !(u->flags & MB_ARCHIVE_NO_TIMES) && la->entry_mtime_is_set(e)) {
 		struct timespec ts[2];
-		ts[0].tv_sec = ts[1].tv_sec = archive_entry_mtime(e);
-		ts[0].tv_nsec = ts[1].tv_nsec = archive_entry_mtime_nsec(e);
+		ts[0].tv_sec = ts[1].tv_sec = la->entry_mtime(e);
+		ts[0].tv_nsec = ts[1].tv_nsec = la->entry_mtime_nsec(e);
 		futimens(fd, ts);
 	}
 	if (close(fd) < 0 && rc == 0)
@@ -307,10 +311,11 @@ static int make_file(struct unpack *u, struct archive *in, struct archive_entry 
  * did that already).  *rel is NULL for an entry to skip. */
 static int check_entry(struct unpack *u, struct archive_entry *e, char **rel)
 {
+	const struct mb_la *la = &u->la;
 	int rc = entry_path(u, e, rel);
 
 	if (rc == 0 && *rel && (rc = check_type(u, e, *rel)) == 0 && !u->checked &&
-	    (archive_entry_hardlink(e) || archive_entry_filetype(e) != AE_IFDIR) &&
+	    (la->entry_hardlink(e) || la->entry_filetype(e) != AE_IFDIR) &&
 	    !seen_add(&u->seen, *rel))
 		rc = unsafe(u, *rel, "a second entry for the same path");
 	if (rc < 0) {
@@ -322,8 +327,9 @@ static int check_entry(struct unpack *u, struct archive_entry *e, char **rel)
 
 static int unpack_entry(struct unpack *u, struct archive *in, struct archive_entry *e)
 {
-	mode_t type = archive_entry_filetype(e);
-	const char *hard = archive_entry_hardlink(e);
+	const struct mb_la *la = &u->la;
+	mode_t type = la->entry_filetype(e);
+	const char *hard = la->entry_hardlink(e);
 	char *rel;
 	int rc = check_entry(u, e, &rel);
 
@@ -332,9 +338,9 @@ static int unpack_entry(struct unpack *u, struct archive *in, struct archive_ent
 	if (hard)
 		rc = make_hardlink(u, rel, hard);
 	else if (type == AE_IFLNK)
-		rc = make_symlink(u, rel, archive_entry_symlink(e));
+		rc = make_symlink(u, rel, la->entry_symlink(e));
 	else if (type == AE_IFDIR)
-		rc = make_dir(u, rel, archive_entry_perm(e) & 0777);
+		rc = make_dir(u, rel, la->entry_perm(e) & 0777);
 	else
 		rc = make_file(u, in, e, rel);
 	free(rel);
@@ -343,13 +349,14 @@ static int unpack_entry(struct unpack *u, struct archive *in, struct archive_ent
 
 static int unpack_all(struct unpack *u, struct archive *in)
 {
+	const struct mb_la *la = &u->la;
 	struct archive_entry *e;
 	int r, rc = 0;
 
-	while (rc == 0 && (r = archive_read_next_header(in, &e)) != ARCHIVE_EOF) {
+	while (rc == 0 && (r = la->read_next_header(in, &e)) != ARCHIVE_EOF) {
 		if (r < ARCHIVE_WARN)
 			return mb_errf(u->err, MB_EINTEGRITY, "%s: damaged archive: %s", u->what,
-				       archive_error_string(in));
+				       la->error_string(in));
 		rc = unpack_entry(u, in, e);
 	}
 	return rc;
@@ -384,25 +391,30 @@ static int apply_dir_modes(struct unpack *u)
 	return rc;
 }
 
-static struct archive *reader(void)
+static struct archive *reader(const struct mb_la *la)
 {
-	struct archive *a = archive_read_new();
+	struct archive *a = la->read_new();
 
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	archive_read_support_format_zip(a);
+	la->read_support_filter_all(a);
+	la->read_support_format_tar(a);
+	la->read_support_format_zip(a);
 	return a;
 }
 
 static int unpack_init(struct unpack *u, const char *what, const char *dest, unsigned flags,
 		       struct mb_err *err)
 {
+	int rc;
+
 	memset(u, 0, sizeof *u);
+	u->out.root = u->links.root = -1;
 	u->flags = flags;
 	u->what = what;
 	u->err = err;
 	u->umask = umask(022);
 	umask(u->umask);
+	if ((rc = mb_la_open(&u->la, err)) < 0)
+		return rc;
 	return mb_wtree_open(&u->out, dest, true, err);
 }
 
@@ -423,15 +435,16 @@ static void unpack_free(struct unpack *u)
 /* The one top directory of an archive, found by a first pass. */
 static int find_top(struct unpack *u, const char *path)
 {
-	struct archive *a = reader();
+	const struct mb_la *la = &u->la;
+	struct archive *a = reader(la);
 	struct archive_entry *e;
 	char *top = NULL;
 	int rc = 0;
 
-	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK)
-		rc = mb_errf(u->err, MB_EINTEGRITY, "%s: %s", path, archive_error_string(a));
-	while (rc == 0 && archive_read_next_header(a, &e) == ARCHIVE_OK) {
-		const char *p = archive_entry_pathname(e);
+	if (la->read_open_filename(a, path, 1 << 16) != ARCHIVE_OK)
+		rc = mb_errf(u->err, MB_EINTEGRITY, "%s: %s", path, la->error_string(a));
+	while (rc == 0 && la->read_next_header(a, &e) == ARCHIVE_OK) {
+		const char *p = la->entry_pathname(e);
 		size_t len;
 		while (p && p[0] == '.' && p[1] == '/')
 			p += 2;
@@ -443,7 +456,7 @@ static int find_top(struct unpack *u, const char *path)
 		else if (strncmp(p, top, len) != 0 || strlen(top) != len + 1)
 			rc = mb_errf(u->err, MB_EINPUT, "%s: has no single top directory", path);
 	}
-	archive_read_free(a);
+	la->read_free(a);
 	if (rc == 0 && !top)
 		rc = mb_errf(u->err, MB_EINPUT, "%s: empty archive", path);
 	u->top = top;
@@ -468,6 +481,7 @@ struct slot {
 };
 
 struct inflater {
+	const struct mb_la *la;
 	struct archive *raw;     /* filters only, the "raw" format */
 	struct slot slot[SLOTS];
 	unsigned next_fill, next_take;
@@ -497,10 +511,10 @@ static void *inflater_run(void *arg)
 			break;
 		s->len = 0;
 		while (s->len < SLOT_BYTES &&
-		       (n = archive_read_data(f->raw, s->data + s->len, SLOT_BYTES - (size_t)s->len)) > 0)
+		       (n = f->la->read_data(f->raw, s->data + s->len, SLOT_BYTES - (size_t)s->len)) > 0)
 			s->len += n;
 		if (n < 0) {
-			snprintf(f->error, sizeof f->error, "%s", archive_error_string(f->raw));
+			snprintf(f->error, sizeof f->error, "%s", f->la->error_string(f->raw));
 			s->len = -1;
 		}
 		last = s->len <= 0;
@@ -529,7 +543,7 @@ static la_ssize_t inflater_read(struct archive *a, void *ctx, const void **out)
 		pthread_cond_wait(&f->cv, &f->mu);
 	pthread_mutex_unlock(&f->mu);
 	if (s->len < 0) {
-		archive_set_error(a, EIO, "%s", f->error);
+		f->la->set_error(a, EIO, "%s", f->error);
 		return -1;
 	}
 	if (s->len == 0)
@@ -548,24 +562,25 @@ static void inflater_free(struct inflater *f)
 	pthread_cond_destroy(&f->cv);
 	for (i = 0; i < SLOTS; i++)
 		free(f->slot[i].data);
-	archive_read_free(f->raw);
+	f->la->read_free(f->raw);
 	free(f);
 }
 
 /* A thread decompressing `path`, or NULL when it is not compressed (a
  * zip, a plain tar) or the thread cannot start: read it directly. */
-static struct inflater *inflater_start(const char *path)
+static struct inflater *inflater_start(const char *path, const struct mb_la *la)
 {
 	struct inflater *f = xcalloc(1, sizeof *f);
 	struct archive_entry *e;
 	unsigned i;
 
-	f->raw = archive_read_new();
-	archive_read_support_filter_all(f->raw);
-	archive_read_support_format_raw(f->raw);
-	if (archive_read_open_filename(f->raw, path, 1 << 16) != ARCHIVE_OK ||
-	    archive_read_next_header(f->raw, &e) != ARCHIVE_OK || archive_filter_count(f->raw) < 2) {
-		archive_read_free(f->raw);
+	f->la = la;
+	f->raw = la->read_new();
+	la->read_support_filter_all(f->raw);
+	la->read_support_format_raw(f->raw);
+	if (la->read_open_filename(f->raw, path, 1 << 16) != ARCHIVE_OK ||
+	    la->read_next_header(f->raw, &e) != ARCHIVE_OK || la->filter_count(f->raw) < 2) {
+		la->read_free(f->raw);
 		free(f);
 		return NULL;
 	}
@@ -616,34 +631,38 @@ static struct mb_bz2par *bz2par_start(const char *path)
 	return p;
 }
 
+/* Where an unpack's bytes come from: bzip2 decoded on several threads, a
+ * thread decompressing anything else, or the file itself (zip, tar). */
+struct source {
+	const struct mb_la *la;
+	struct mb_bz2par *bz2;
+	struct inflater *pipe;
+};
+
 static la_ssize_t bz2par_read(struct archive *a, void *ctx, const void **out)
 {
+	struct source *s = ctx;
 	struct mb_err err;
-	long n = mb_bz2par_read(ctx, out, &err);
+	long n = mb_bz2par_read(s->bz2, out, &err);
 
 	if (n < 0) {
-		archive_set_error(a, EIO, "%s", err.msg);
+		s->la->set_error(a, EIO, "%s", err.msg);
 		return -1;
 	}
 	return n;
 }
 
-/* Where an unpack's bytes come from: bzip2 decoded on several threads, a
- * thread decompressing anything else, or the file itself (zip, tar). */
-struct source {
-	struct mb_bz2par *bz2;
-	struct inflater *pipe;
-};
-
-static int source_open(struct source *s, struct archive *in, const char *path)
+static int source_open(struct source *s, struct archive *in, const char *path,
+		       const struct mb_la *la)
 {
+	s->la = la;
 	s->bz2 = bz2par_start(path);
-	s->pipe = s->bz2 ? NULL : inflater_start(path);
+	s->pipe = s->bz2 ? NULL : inflater_start(path, la);
 	if (s->bz2)
-		return archive_read_open(in, s->bz2, NULL, bz2par_read, NULL);
+		return la->read_open(in, s, NULL, bz2par_read, NULL);
 	if (s->pipe)
-		return archive_read_open(in, s->pipe, NULL, inflater_read, NULL);
-	return archive_read_open_filename(in, path, 1 << 16);
+		return la->read_open(in, s->pipe, NULL, inflater_read, NULL);
+	return la->read_open_filename(in, path, 1 << 16);
 }
 
 static void source_close(struct source *s)
@@ -672,14 +691,14 @@ int mb_archive_extract_hooked(const char *path, const char *dest, unsigned flags
 		unpack_free(&u);
 		return rc;
 	}
-	in = reader();
-	if (source_open(&src, in, path) != ARCHIVE_OK)
-		rc = mb_errf(err, MB_EINTEGRITY, "%s: not an archive: %s", path, archive_error_string(in));
+	in = reader(&u.la);
+	if (source_open(&src, in, path, &u.la) != ARCHIVE_OK)
+		rc = mb_errf(err, MB_EINTEGRITY, "%s: not an archive: %s", path, u.la.error_string(in));
 	else
 		rc = unpack_all(&u, in);
 	if (rc == 0)
 		rc = apply_dir_modes(&u);
-	archive_read_free(in);
+	u.la.read_free(in);
 	source_close(&src);
 	unpack_free(&u);
 	return rc;
@@ -702,27 +721,28 @@ struct part {
  * cost per file).  Returns how many parts to use: 1 if not a zip. */
 static int plan_parts(struct unpack *u, const char *path, int jobs, long *bounds)
 {
-	struct archive *a = reader();
+	const struct mb_la *la = &u->la;
+	struct archive *a = reader(la);
 	struct archive_entry *e;
 	int64_t *cost = NULL, total = 0, acc = 0;
 	size_t n = 0, cap = 0, i;
 	int r = ARCHIVE_OK, rc = 0, k = 1;
 
-	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK)
+	if (la->read_open_filename(a, path, 1 << 16) != ARCHIVE_OK)
 		rc = mb_errf(u->err, MB_EINTEGRITY, "%s: not an archive: %s", path,
-			     archive_error_string(a));
-	while (rc == 0 && (r = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
+			     la->error_string(a));
+	while (rc == 0 && (r = la->read_next_header(a, &e)) != ARCHIVE_EOF) {
 		char *rel;
 		if (r < ARCHIVE_WARN) {
 			rc = mb_errf(u->err, MB_EINTEGRITY, "%s: damaged archive: %s", path,
-				     archive_error_string(a));
+				     la->error_string(a));
 			break;
 		}
-		if ((archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_ZIP)
+		if ((la->format(a) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_ZIP)
 			break; /* a stream: one thread */
 		rc = check_entry(u, e, &rel);
 		free(rel);
-		*VEC_PUSH(cost, n, cap) = archive_entry_size(e) + (16 << 10);
+		*VEC_PUSH(cost, n, cap) = la->entry_size(e) + (16 << 10);
 		total += cost[n - 1];
 	}
 	if (rc == 0 && r == ARCHIVE_EOF && n > 0) {
@@ -734,33 +754,34 @@ static int plan_parts(struct unpack *u, const char *path, int jobs, long *bounds
 		}
 		bounds[k] = (long)n;
 	}
-	archive_read_free(a);
+	la->read_free(a);
 	free(cost);
 	return rc < 0 ? rc : (r == ARCHIVE_EOF ? k : 1);
 }
 
 static void *part_run(void *arg)
 {
+	const struct mb_la *la = &((struct part *)arg)->u.la;
 	struct part *p = arg;
-	struct archive *in = reader();
+	struct archive *in = reader(la);
 	struct archive_entry *e;
 	long i = 0;
 	int r;
 
-	if (archive_read_open_filename(in, p->path, 1 << 16) != ARCHIVE_OK)
-		p->rc = mb_errf(&p->err, MB_EINTEGRITY, "%s: %s", p->path, archive_error_string(in));
+	if (la->read_open_filename(in, p->path, 1 << 16) != ARCHIVE_OK)
+		p->rc = mb_errf(&p->err, MB_EINTEGRITY, "%s: %s", p->path, la->error_string(in));
 	while (p->rc == 0 && i < p->last && !atomic_load(p->u.stop) &&
-	       (r = archive_read_next_header(in, &e)) != ARCHIVE_EOF) {
+	       (r = la->read_next_header(in, &e)) != ARCHIVE_EOF) {
 		if (r < ARCHIVE_WARN)
 			p->rc = mb_errf(&p->err, MB_EINTEGRITY, "%s: damaged archive: %s", p->path,
-					archive_error_string(in));
+					la->error_string(in));
 		else if (i >= p->first)
 			p->rc = unpack_entry(&p->u, in, e);
 		i++;
 	}
 	if (p->rc < 0)
 		atomic_store(p->u.stop, 1);
-	archive_read_free(in);
+	la->read_free(in);
 	return NULL;
 }
 
@@ -838,6 +859,7 @@ int mb_archive_extract_jobs(const char *path, const char *dest, unsigned flags, 
 /* ---- .conda: tar.zst members read straight out of the outer zip ---- */
 
 struct member {
+	const struct mb_la *la;
 	struct archive *outer;
 	char buf[1 << 16];
 };
@@ -845,7 +867,7 @@ struct member {
 static la_ssize_t member_read(struct archive *a, void *ctx, const void **out)
 {
 	struct member *m = ctx;
-	la_ssize_t n = archive_read_data(m->outer, m->buf, sizeof m->buf);
+	la_ssize_t n = m->la->read_data(m->outer, m->buf, sizeof m->buf);
 
 	(void)a;
 	*out = m->buf;
@@ -863,41 +885,50 @@ static bool conda_member(const char *name)
 
 static int unpack_member(struct unpack *u, struct archive *outer)
 {
+	const struct mb_la *la = &u->la;
 	struct member *m = xmalloc(sizeof *m);
-	struct archive *in = archive_read_new();
+	struct archive *in = la->read_new();
 	int rc;
 
+	m->la = la;
 	m->outer = outer;
-	archive_read_support_filter_all(in);
-	archive_read_support_format_tar(in);
-	if (archive_read_open(in, m, NULL, member_read, NULL) != ARCHIVE_OK)
+	la->read_support_filter_all(in);
+	la->read_support_format_tar(in);
+	if (la->read_open(in, m, NULL, member_read, NULL) != ARCHIVE_OK)
 		rc = mb_errf(u->err, MB_EINTEGRITY, "%s: damaged member: %s", u->what,
-			     archive_error_string(in));
+			     la->error_string(in));
 	else
 		rc = unpack_all(u, in);
-	archive_read_free(in);
+	la->read_free(in);
 	free(m);
 	return rc;
 }
 
 int mb_archive_extract_conda(const char *path, const char *dest, struct mb_err *err)
 {
-	struct archive *outer = archive_read_new();
+	const struct mb_la *la;
+	struct archive *outer;
 	struct archive_entry *e;
 	struct unpack u;
 	int r, rc = unpack_init(&u, path, dest, 0, err), members = 0;
 
-	archive_read_support_format_zip(outer);
-	if (rc == 0 && archive_read_open_filename(outer, path, 1 << 16) != ARCHIVE_OK)
+	if (rc < 0) {
+		unpack_free(&u);
+		return rc;
+	}
+	la = &u.la;
+	outer = la->read_new();
+	la->read_support_format_zip(outer);
+	if (la->read_open_filename(outer, path, 1 << 16) != ARCHIVE_OK)
 		rc = mb_errf(err, MB_EINTEGRITY, "%s: not a .conda (zip): %s", path,
-			     archive_error_string(outer));
-	while (rc == 0 && (r = archive_read_next_header(outer, &e)) != ARCHIVE_EOF) {
+			     la->error_string(outer));
+	while (rc == 0 && (r = la->read_next_header(outer, &e)) != ARCHIVE_EOF) {
 		if (r < ARCHIVE_WARN) {
 			rc = mb_errf(err, MB_EINTEGRITY, "%s: damaged zip: %s", path,
-				     archive_error_string(outer));
+				     la->error_string(outer));
 			break;
 		}
-		if (archive_entry_filetype(e) == AE_IFREG && conda_member(archive_entry_pathname(e))) {
+		if (la->entry_filetype(e) == AE_IFREG && conda_member(la->entry_pathname(e))) {
 			rc = unpack_member(&u, outer);
 			members++;
 		}
@@ -906,7 +937,7 @@ int mb_archive_extract_conda(const char *path, const char *dest, struct mb_err *
 		rc = mb_errf(err, MB_EINTEGRITY, "%s: no info-*.tar.zst or pkg-*.tar.zst member", path);
 	if (rc == 0)
 		rc = apply_dir_modes(&u);
-	archive_read_free(outer);
+	la->read_free(outer);
 	unpack_free(&u);
 	return rc;
 }

@@ -2,8 +2,6 @@
  * so that a source pin survives a host re-compressing its tarballs. */
 #define _XOPEN_SOURCE 700
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -12,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "archiveapi.h"
 #include "digest.h"
 #include "fsutil.h"
 #include "util.h"
@@ -93,7 +92,8 @@ static struct tree_line *tree_add(struct tree *t, const char *path, char type)
 
 /* ---- from an archive ---- */
 
-static int hash_entry_data(struct archive *a, char hex[MB_SHA256_HEX], struct mb_err *err)
+static int hash_entry_data(const struct mb_la *la, struct archive *a, char hex[MB_SHA256_HEX],
+			   struct mb_err *err)
 {
 	struct mb_sha256 h;
 	const void *buf;
@@ -103,11 +103,11 @@ static int hash_entry_data(struct archive *a, char hex[MB_SHA256_HEX], struct mb
 
 	if (rc < 0)
 		return rc;
-	while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK)
+	while ((r = la->read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK)
 		mb_sha256_update(&h, buf, len);
 	if (r != ARCHIVE_EOF) {
 		mb_sha256_abort(&h);
-		return mb_errf(err, MB_EINTEGRITY, "damaged archive: %s", archive_error_string(a));
+		return mb_errf(err, MB_EINTEGRITY, "damaged archive: %s", la->error_string(a));
 	}
 	mb_sha256_final(&h, hex);
 	return 0;
@@ -123,13 +123,13 @@ static const struct tree_line *tree_find(const struct tree *t, const char *path)
 	return NULL;
 }
 
-static int add_archive_entry(struct tree *t, struct archive *a, struct archive_entry *e,
-			     struct mb_err *err)
+static int add_archive_entry(const struct mb_la *la, struct tree *t, struct archive *a,
+			     struct archive_entry *e, struct mb_err *err)
 {
-	const char *raw = archive_entry_pathname(e), *hard = archive_entry_hardlink(e);
+	const char *raw = la->entry_pathname(e), *hard = la->entry_hardlink(e);
 	char *path = xmalloc(strlen(raw ? raw : "") + 1);
 	struct tree_line *l;
-	mode_t type = archive_entry_filetype(e);
+	mode_t type = la->entry_filetype(e);
 	int rc = 0;
 
 	if (type == AE_IFDIR && !hard) { /* directories are implied */
@@ -149,12 +149,12 @@ static int add_archive_entry(struct tree *t, struct archive *a, struct archive_e
 		else
 			memcpy(tree_add(t, path, src->type)->hex, src->hex, MB_SHA256_HEX);
 	} else if (type == AE_IFLNK) {
-		const char *target = archive_entry_symlink(e);
+		const char *target = la->entry_symlink(e);
 		l = tree_add(t, path, 'l');
 		rc = mb_sha256_buf(target, strlen(target), l->hex, err);
 	} else if (type == AE_IFREG) {
-		l = tree_add(t, path, archive_entry_perm(e) & 0111 ? 'x' : 'f');
-		rc = hash_entry_data(a, l->hex, err);
+		l = tree_add(t, path, la->entry_perm(e) & 0111 ? 'x' : 'f');
+		rc = hash_entry_data(la, a, l->hex, err);
 	}
 	free(path);
 	return rc;
@@ -162,30 +162,34 @@ static int add_archive_entry(struct tree *t, struct archive *a, struct archive_e
 
 int mb_tree_sha256_archive(const char *path, char hex[MB_SHA256_HEX], struct mb_err *err)
 {
-	struct archive *a = archive_read_new();
+	struct mb_la la;
+	struct archive *a;
 	struct archive_entry *e;
 	struct tree t = { 0 };
-	int r, rc = 0;
+	int r, rc = mb_la_open(&la, err);
 
-	archive_read_support_filter_all(a);
-	archive_read_support_format_all(a);
-	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
+	if (rc < 0)
+		return rc;
+	a = la.read_new();
+	la.read_support_filter_all(a);
+	la.read_support_format_all(a);
+	if (la.read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
 		rc = mb_errf(err, MB_EINPUT, "%s: not an archive mambaboot can read: %s", path,
-			     archive_error_string(a));
+			     la.error_string(a));
 		goto out;
 	}
-	while (rc == 0 && (r = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
+	while (rc == 0 && (r = la.read_next_header(a, &e)) != ARCHIVE_EOF) {
 		if (r < ARCHIVE_WARN) {
 			rc = mb_errf(err, MB_EINTEGRITY, "%s: damaged archive: %s", path,
-				     archive_error_string(a));
+				     la.error_string(a));
 			break;
 		}
-		rc = add_archive_entry(&t, a, e, err);
+		rc = add_archive_entry(&la, &t, a, e, err);
 	}
 	if (rc == 0)
 		rc = tree_finish(&t, common_top(&t), hex, err);
 out:
-	archive_read_free(a);
+	la.read_free(a);
 	tree_free(&t);
 	return rc;
 }
