@@ -469,7 +469,8 @@ static int join_next(struct mb_bz2par *p, struct job *j)
 	return j->ok ? 0 : damaged(p, j);
 }
 
-/* The output of job j is right: its CRC goes into its stream's. */
+/* Job j decoded (joined to the next if need be): its CRC goes into its
+ * stream's combined CRC, which is checked at the stream's last block. */
 static int accept(struct mb_bz2par *p, struct job *j)
 {
 	int rc = j->ok ? 0 : join_next(p, j);
