@@ -117,18 +117,23 @@ for shape, whls in shapes.items():
         subprocess.run([mb, "fetch", *names, "--recipes", r, "--cache", c, "--mirror", f"{w}/mirror",
                         "--offline", "-q"], check=True)
         return c
-    def mbi(cache, jobs):
+    def mbi(cache, jobs, measure_rss=False):
+        """Timed runs are not wrapped in /usr/bin/time (4 ms of its own);
+        the peak RSS comes from one more run of each kind."""
         dt, kb = run([mb, "install", *names, "--recipes", r, "--prefix", fresh("mb"), "--cache", cache,
-                      "--mirror", f"{w}/mirror", "--offline", "-q", "-j", str(jobs)], measure_rss=True)
+                      "--mirror", f"{w}/mirror", "--offline", "-q", "-j", str(jobs)], measure_rss)
         rss[0] = max(rss[0], kb)
         if os.environ.get("BENCH_VERBOSE"):
-            print(f"  {shape} -j{jobs}: {dt:.2f} s, {kb / 1024:.1f} MB")
+            print(f"  {shape} -j{jobs}: {dt:.3f} s" + (f", {kb / 1024:.1f} MB" if kb else ""))
         return dt
     tp, tu = best(pip), best(unzip)
     cold1 = best(lambda: mbi(fetched(), 1))
     cold2 = best(lambda: mbi(fetched(), 2))
     warm_cache = fresh("cache")
-    mbi(warm_cache, 2)
+    for jobs in (1, 2):
+        mbi(fetched(), jobs, measure_rss=True)  # cold
+    mbi(warm_cache, 2, measure_rss=True)  # fills the cache
+    mbi(warm_cache, 2, measure_rss=True)  # warm
     warm = best(lambda: mbi(warm_cache, 2))
     print(f"{shape}: pip {tp:.2f} s, unzip {tu:.2f} s; mambaboot cold -j1 {cold1:.2f} s "
           f"({cold1 / tu:.2f}x unzip's time, {tp / cold1:.1f}x faster than pip), "
