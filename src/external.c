@@ -56,9 +56,9 @@ static char *memo_path(const struct mb_cache *cache, char *const *argv)
 		    st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
 	for (; *argv; argv++)
 		sbuf_add(&key, *argv, strlen(*argv) + 1);
-	fd = mb_sha256_buf(key.s, key.len, hex, NULL);
+	elf = mb_sha256_buf(key.s, key.len, hex, NULL) == 0;
 	sbuf_free(&key);
-	return fd == 0 ? xasprintf("%s/probes/%s", cache->dir, hex) : NULL;
+	return elf ? xasprintf("%s/probes/%s", cache->dir, hex) : NULL;
 }
 
 /* What argv prints on stdout and stderr, from the memo when there is one. */
