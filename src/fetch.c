@@ -948,10 +948,11 @@ static int by_size_desc(const void *pa, const void *pb)
 	return (x < y) - (x > y);
 }
 
-static void collect_done(struct fetch_ctx *c)
+/* Returns how many transfers ended. */
+static int collect_done(struct fetch_ctx *c)
 {
 	CURLMsg *m;
-	int left;
+	int left, ended = 0;
 
 	while ((m = c->api.multi_info_read(c->multi, &left))) {
 		struct job *j = NULL;
@@ -960,7 +961,9 @@ static void collect_done(struct fetch_ctx *c)
 		c->api.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
 		if (j)
 			on_done(j, m->data.result);
+		ended++;
 	}
+	return ended;
 }
 
 /* Start what is due, as far as the slots allow; returns the ms until the
@@ -1003,15 +1006,15 @@ static void run_jobs(struct fetch_ctx *c, struct job **order, size_t n, int jobs
 		long wait = schedule(c, order, n, jobs, &left);
 		if (left == 0)
 			break;
-		if (!c->multi) { /* only waiting (a lock, a backoff) so far */
+		if (c->active == 0) { /* only waiting: a lock, a backoff */
 			poll(NULL, 0, (int)wait);
 			continue;
 		}
 		c->api.multi_perform(c->multi, &running);
-		collect_done(c);
-		if (c->active > 0 || wait > 0)
-			c->api.multi_poll(c->multi, NULL, 0, c->active > 0 && wait > 100 ? 100 : (int)wait,
-					NULL);
+		/* A transfer that ended may have been the last, or freed a slot:
+		 * schedule again before waiting (wait is stale by now). */
+		if (collect_done(c) == 0)
+			c->api.multi_poll(c->multi, NULL, 0, wait > 100 ? 100 : (int)wait, NULL);
 	}
 }
 
