@@ -1,12 +1,10 @@
 /* Downloads: one job per artifact, driven by one libcurl multi handle.
  *
- * A job walks its sources; each request appends to the job's partial file
- * and feeds the same sha256 context (on its own thread, hashpipe.h), so a
- * retry resumes (Range) without hashing anything twice.  Only a partial file left by an earlier process
- * is read back once, to bring the hash up to its length. */
-/* sync_file_range(2) (Linux, glibc and musl) starts writeback early, so the
- * fsync before the rename finds little left to write. */
-#define _GNU_SOURCE
+ * A job walks its sources; each request hands its bytes to the job's sink
+ * (hashpipe.h), which hashes them and appends them to the partial file on
+ * threads of its own, so a retry resumes (Range) without hashing anything
+ * twice.  Only a partial file left by an earlier process is read back
+ * once, to bring the hash up to its length. */
 #include "fetch.h"
 
 #include <errno.h>
@@ -23,7 +21,6 @@
 #include <unistd.h>
 
 #include "curlapi.h"
-#include "fsutil.h"
 #include "hashpipe.h"
 #include "util.h"
 
@@ -39,8 +36,8 @@ enum {
 	PROGRESS_EVERY_MS = 100,
 	LOCK_POLL_MS = 100,
 	BUFFER_BYTES = 256 * 1024,
-	WRITEBACK_BYTES = 8 * 1024 * 1024,
-	HASH_RING_BYTES = 4 * 1024 * 1024,
+	SINK_MIN = 2 << 20,          /* the least that writes O_DIRECT */
+	SINK_MAX = 32 << 20,
 };
 
 struct tuning {
@@ -68,8 +65,7 @@ struct job {
 	int lock_fd, fd;
 	char *part_path;
 	struct mb_hashpipe hash;     /* running while the partial file is open */
-	int64_t offset;             /* bytes in the partial file, all hashed */
-	int64_t synced;             /* writeback started up to here */
+	int64_t offset;             /* bytes handed to the sink (hashed and written) */
 	bool mixed;                 /* the partial file holds earlier bytes of unknown origin */
 	bool wrong_bytes;           /* some source gave bytes that did not verify */
 	bool lock_waited;           /* another process held the entry's lock */
@@ -266,44 +262,36 @@ static void log_source(struct job *j, const char *what)
 
 /* ---- the partial file ---- */
 
+/* The sink's ring: a quarter of the file, between the least that writes
+ * O_DIRECT and SINK_MAX, so a large file gets big writes while the network
+ * runs ahead.  Pages are touched only as bytes arrive: a small file costs
+ * little of it. */
+static size_t sink_bytes(const struct job *j)
+{
+	int64_t size = j->a->size;
+
+	if (size < 0)
+		return SINK_MAX / 4;
+	if (size / 4 > SINK_MAX)
+		return SINK_MAX;
+	return size / 4 < SINK_MIN ? SINK_MIN : (size_t)(size / 4 + 4095) / 4096 * 4096;
+}
+
 static int reset_partial(struct job *j)
 {
 	struct mb_err err;
 
 	mb_hashpipe_abort(&j->hash);
-	j->offset = j->synced = 0;
+	j->offset = 0;
 	j->mixed = false;
 	if (ftruncate(j->fd, 0) < 0) {
 		j->io_errno = errno;
 		return -1;
 	}
-	if (mb_hashpipe_start(&j->hash, HASH_RING_BYTES, &err) < 0) {
+	if (mb_hashpipe_start(&j->hash, sink_bytes(j), j->fd, NULL, &err) < 0) {
 		j->io_errno = ENOMEM;
 		return -1;
 	}
-	return 0;
-}
-
-/* Bring the hash up to the bytes an earlier process left. */
-static int rehash_prefix(struct job *j, int64_t len)
-{
-	enum { CHUNK = 1 << 17 };
-	unsigned char *buf = xmalloc(CHUNK);
-	int64_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(j->fd, buf, CHUNK, (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		mb_hashpipe_put(&j->hash, buf, (size_t)n);
-		done += n;
-	}
-	free(buf);
-	j->offset = done;
-	if (done != len && ftruncate(j->fd, (off_t)done) < 0)
-		return -1;
 	return 0;
 }
 
@@ -326,8 +314,6 @@ static int open_partial(struct job *j, struct mb_err *err)
 	}
 	if (j->fd < 0)
 		return mb_errno(err, MB_EFAIL, errno, "cannot create %s", j->part_path);
-	if ((rc = mb_hashpipe_start(&j->hash, HASH_RING_BYTES, err)) < 0)
-		return rc;
 	if (fstat(j->fd, &st) < 0)
 		return mb_errno(err, MB_EFAIL, errno, "cannot stat %s", j->part_path);
 	if (st.st_size > 0 && j->a->size >= 0 && st.st_size > j->a->size) {
@@ -335,10 +321,10 @@ static int open_partial(struct job *j, struct mb_err *err)
 			return mb_errno(err, MB_EFAIL, errno, "cannot truncate %s", j->part_path);
 		st.st_size = 0;
 	}
-	if (st.st_size > 0) {
-		if (rehash_prefix(j, st.st_size) < 0)
-			return mb_errno(err, MB_EFAIL, errno, "cannot read %s", j->part_path);
-		j->synced = j->offset;
+	j->offset = st.st_size; /* brought up to what can be read back */
+	if ((rc = mb_hashpipe_start(&j->hash, sink_bytes(j), j->fd, &j->offset, err)) < 0)
+		return rc;
+	if (j->offset > 0) {
 		j->mixed = true;
 		emit(j, MB_EV_INFO, NULL, "resuming from a partial download", j->offset,
 		     j->a->size);
@@ -483,19 +469,6 @@ static void maybe_progress(struct job *j)
 	emit(j, MB_EV_FETCH_PROGRESS, j->sources[j->src], NULL, j->offset, j->total);
 }
 
-static void start_writeback(struct job *j)
-{
-#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
-	if (j->offset - j->synced >= WRITEBACK_BYTES) {
-		sync_file_range(j->fd, (off_t)j->synced, (off_t)(j->offset - j->synced),
-				SYNC_FILE_RANGE_WRITE);
-		j->synced = j->offset;
-	}
-#else
-	(void)j;
-#endif
-}
-
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
 	struct job *j = ud;
@@ -507,14 +480,12 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 		j->why = W_TOO_BIG;
 		return 0;
 	}
-	if (pwrite_all(j->fd, p, len, (off_t)j->offset) < 0) {
+	if (mb_hashpipe_put(&j->hash, p, len) < 0) { /* an earlier write failed */
 		j->why = W_IO;
 		j->io_errno = errno;
 		return 0;
 	}
-	mb_hashpipe_put(&j->hash, p, len);
 	j->offset += (int64_t)len;
-	start_writeback(j);
 	maybe_progress(j);
 	return len;
 }
@@ -695,7 +666,11 @@ static void verify_body(struct job *j)
 		snprintf(why, sizeof why, "%lld bytes, expected %lld", (long long)size,
 			 (long long)j->a->size);
 	} else {
-		mb_hashpipe_finish(&j->hash, hex);
+		if (mb_hashpipe_finish(&j->hash, hex) < 0) {
+			job_fail(j, MB_EFAIL, "%s: cannot write %s: %s", job_name(j), j->part_path,
+				 strerror(errno));
+			return;
+		}
 		if (!j->hex || strcmp(hex, j->hex) == 0) {
 			job_commit(j, hex);
 			return;

@@ -144,4 +144,21 @@ http_proxy=$U run_mb fetch --recipes "$R" --cache "$C" a
 expect_rc "$name: the download goes through the proxy" 0
 grep -q '"proxied": true' "$FAULT_LOG" && ok "$name: the proxy saw the request" || fail "$name: not proxied"
 clean_ok has_blob
+
+# A full disk: a cache on a 1 MiB tmpfs cannot hold a 3 MB download.
+name="a full disk"
+make_blob "$S/big.bin" 3000000; BIG=$BLOB_SHA
+D=$T_TMP/small; mkdir -p "$D"
+if mount -t tmpfs -o size=1m tmpfs "$D" 2>/dev/null; then
+	C=$D/cache
+	fetch_recipe "$R" a "$F" "$U/ok/big.bin" "$BIG"
+	run_mb fetch --recipes "$R" --cache "$C" a
+	expect_err "$name: exit 1 with a clear error" 1 "No space left on device"
+	[ ! -e "$C/blobs/sha256/$BIG" ] && cache_is_clean "$C" && ok "$name: no blob, nothing in tmp/" ||
+		fail "$name: cache" "$(ls -lR "$C")"
+	umount "$D"
+else
+	ok "# SKIP no permission to mount a tmpfs"
+	ok "# SKIP no permission to mount a tmpfs"
+fi
 done_testing

@@ -1,14 +1,43 @@
-/* The hashing thread of fetch gives the digest a plain sha256 gives, across
- * ring wrap-arounds, odd chunk sizes, resets and aborts. */
+/* A download's sink gives the digest a plain sha256 gives, across ring
+ * wrap-arounds, odd chunk sizes, resets and aborts, and leaves in the file
+ * exactly the bytes put: from the start, after a prefix it read back,
+ * through O_DIRECT or the page cache; a failed write is reported. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "fsutil.h"
 #include "hashpipe.h"
+#include "util.h"
+
+static char *dir;
+
+static int setup(void **state)
+{
+	char tmpl[] = "/tmp/mbsink.XXXXXX";
+
+	(void)state;
+	if (!mkdtemp(tmpl))
+		return -1;
+	dir = xstrdup(tmpl);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	remove_tree(dir, NULL);
+	free(dir);
+	return 0;
+}
 
 static unsigned char *pattern(size_t n)
 {
@@ -32,10 +61,10 @@ static void hash_in_chunks(size_t ring, size_t total, size_t chunk)
 	size_t off;
 
 	assert_int_equal(mb_sha256_buf(b, total, want, &err), 0);
-	assert_int_equal(mb_hashpipe_start(&p, ring, &err), 0);
+	assert_int_equal(mb_hashpipe_start(&p, ring, -1, NULL, &err), 0);
 	for (off = 0; off < total; off += chunk)
-		mb_hashpipe_put(&p, b + off, total - off < chunk ? total - off : chunk);
-	mb_hashpipe_finish(&p, got);
+		assert_int_equal(mb_hashpipe_put(&p, b + off, total - off < chunk ? total - off : chunk), 0);
+	assert_int_equal(mb_hashpipe_finish(&p, got), 0);
 	assert_string_equal(got, want);
 	free(b);
 }
@@ -58,15 +87,130 @@ static void test_abort_then_restart(void **state)
 	char want[MB_SHA256_HEX], got[MB_SHA256_HEX];
 	(void)state;
 
-	assert_int_equal(mb_hashpipe_start(&p, 1024, &err), 0);
+	assert_int_equal(mb_hashpipe_start(&p, 1024, -1, NULL, &err), 0);
 	mb_hashpipe_put(&p, b, 30000);
 	mb_hashpipe_abort(&p);
 	mb_hashpipe_abort(&p); /* twice is harmless */
-	assert_int_equal(mb_hashpipe_start(&p, 1024, &err), 0);
+	assert_int_equal(mb_hashpipe_start(&p, 1024, -1, NULL, &err), 0);
 	mb_hashpipe_put(&p, b, 50000);
-	mb_hashpipe_finish(&p, got);
+	assert_int_equal(mb_hashpipe_finish(&p, got), 0);
 	assert_int_equal(mb_sha256_buf(b, 50000, want, &err), 0);
 	assert_string_equal(got, want);
+	free(b);
+}
+
+/* The file at path holds exactly want[0, len). */
+static void assert_file_is(const char *path, const unsigned char *want, size_t len)
+{
+	struct stat st;
+	unsigned char *got;
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal((size_t)st.st_size, len);
+	got = malloc(len ? len : 1);
+	assert_int_equal(pread(fd, got, len, 0), (ssize_t)len);
+	assert_memory_equal(got, want, len);
+	free(got);
+	close(fd);
+}
+
+/* Continue a file holding `have` bytes of b (or more than it holds: `claim`),
+ * putting the rest of b's total bytes in chunks. */
+static void write_through(size_t ring, size_t total, size_t have, size_t claim, size_t chunk)
+{
+	struct mb_err err = { 0 };
+	struct mb_hashpipe p;
+	unsigned char *b = pattern(total);
+	char want[MB_SHA256_HEX], got[MB_SHA256_HEX];
+	char *path = xasprintf("%s/part", dir);
+	int64_t at = (int64_t)claim;
+	size_t off;
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite_all(fd, b, have, 0), 0);
+	assert_int_equal(mb_hashpipe_start(&p, ring, fd, &at, &err), 0);
+	assert_int_equal(at, (int64_t)have);
+	for (off = have; off < total; off += chunk)
+		assert_int_equal(mb_hashpipe_put(&p, b + off, total - off < chunk ? total - off : chunk), 0);
+	assert_int_equal(mb_hashpipe_finish(&p, got), 0);
+	assert_int_equal(mb_sha256_buf(b, total, want, &err), 0);
+	assert_string_equal(got, want);
+	assert_int_equal(pread(fd, got, 1, 0), total ? 1 : 0); /* still readable */
+	close(fd);
+	assert_file_is(path, b, total);
+	free(path);
+	free(b);
+}
+
+static void test_writes_the_file(void **state)
+{
+	(void)state;
+	write_through(4 << 20, (9 << 20) + 123, 0, 0, 65536);  /* O_DIRECT blocks, a short tail */
+	write_through(4 << 20, 9 << 20, 0, 0, 100000);         /* ends on a block boundary */
+	write_through(4096, 300000, 0, 0, 777);                /* too small a ring: page cache */
+	write_through(2 << 20, 0, 0, 0, 1);                    /* nothing at all */
+}
+
+static void test_continues_a_file(void **state)
+{
+	(void)state;
+	write_through(4 << 20, (6 << 20) + 5, 10001, 10001, 50000);  /* an unaligned prefix */
+	write_through(4 << 20, 6 << 20, 8192, 8192, 1 << 20);        /* an aligned one */
+	write_through(4 << 20, 1 << 20, 5000, 8000, 4096);           /* said 8000, holds 5000 */
+}
+
+static void test_abort_leaves_a_prefix(void **state)
+{
+	struct mb_err err = { 0 };
+	struct mb_hashpipe p;
+	unsigned char *b = pattern(8 << 20);
+	char *path = xasprintf("%s/part", dir);
+	struct stat st;
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	(void)state;
+
+	assert_true(fd >= 0);
+	assert_int_equal(mb_hashpipe_start(&p, 2 << 20, fd, NULL, &err), 0);
+	assert_int_equal(mb_hashpipe_put(&p, b, 8 << 20), 0);
+	mb_hashpipe_abort(&p);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true(st.st_size <= 8 << 20);
+	close(fd);
+	assert_file_is(path, b, (size_t)st.st_size);
+	free(path);
+	free(b);
+}
+
+static void test_write_error_is_reported(void **state)
+{
+	struct mb_err err = { 0 };
+	struct mb_hashpipe p;
+	unsigned char *b = pattern(1 << 20);
+	char *path = xasprintf("%s/ro", dir);
+	char got[MB_SHA256_HEX];
+	int fd, rc = 0, i;
+	(void)state;
+
+	close(open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+	fd = open(path, O_RDONLY); /* every write fails: EBADF */
+	assert_true(fd >= 0);
+	/* small: only finish can tell */
+	assert_int_equal(mb_hashpipe_start(&p, 2 << 20, fd, NULL, &err), 0);
+	assert_int_equal(mb_hashpipe_put(&p, b, 1000), 0);
+	assert_int_equal(mb_hashpipe_finish(&p, got), -1);
+	assert_int_equal(errno, EBADF);
+	/* more than the ring: put stops taking bytes */
+	assert_int_equal(mb_hashpipe_start(&p, 2 << 20, fd, NULL, &err), 0);
+	for (i = 0; i < 64 && rc == 0; i++)
+		rc = mb_hashpipe_put(&p, b, 1 << 20);
+	assert_int_equal(rc, -1);
+	assert_int_equal(errno, EBADF);
+	assert_int_equal(mb_hashpipe_finish(&p, got), -1);
+	close(fd);
+	free(path);
 	free(b);
 }
 
@@ -75,6 +219,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_digest_as_one_pass),
 		cmocka_unit_test(test_abort_then_restart),
+		cmocka_unit_test(test_writes_the_file),
+		cmocka_unit_test(test_continues_a_file),
+		cmocka_unit_test(test_abort_leaves_a_prefix),
+		cmocka_unit_test(test_write_error_is_reported),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }
