@@ -288,7 +288,7 @@ static int reset_partial(struct job *j)
 		j->io_errno = errno;
 		return -1;
 	}
-	if (mb_hashpipe_start(&j->hash, sink_bytes(j), j->fd, NULL, &err) < 0) {
+	if (mb_hashpipe_start(&j->hash, sink_bytes(j), j->fd, NULL, !j->ctx->o->read_soon, &err) < 0) {
 		j->io_errno = ENOMEM;
 		return -1;
 	}
@@ -322,7 +322,8 @@ static int open_partial(struct job *j, struct mb_err *err)
 		st.st_size = 0;
 	}
 	j->offset = st.st_size; /* brought up to what can be read back */
-	if ((rc = mb_hashpipe_start(&j->hash, sink_bytes(j), j->fd, &j->offset, err)) < 0)
+	if ((rc = mb_hashpipe_start(&j->hash, sink_bytes(j), j->fd, &j->offset,
+				    !j->ctx->o->read_soon, err)) < 0)
 		return rc;
 	if (j->offset > 0) {
 		j->mixed = true;

@@ -44,6 +44,10 @@ struct mb_fetch_opts {
 	 * CACHE/partial/<hex>.lock), in seconds; <0: for ever.  Not "0 means
 	 * the default": 0 gives up at once, so set it (cli_fetch_opts does). */
 	double lock_timeout;
+	/* The caller reads the blobs at once (install): write them through the
+	 * page cache, where the reader finds them.  Otherwise (fetch, mirror)
+	 * they go to disk with O_DIRECT where the file system allows it. */
+	bool read_soon;
 	const struct mb_events *ev;   /* may be NULL */
 	/* Tuning; 0 means the default or the environment:
 	 * MAMBABOOT_RETRY_BASE_MS (500), MAMBABOOT_RETRIES (3 retries per

@@ -214,7 +214,7 @@ static void stop(struct mb_hashpipe *p, bool drop)
 	release(p);
 }
 
-int mb_hashpipe_start(struct mb_hashpipe *p, size_t cap, int fd, int64_t *have,
+int mb_hashpipe_start(struct mb_hashpipe *p, size_t cap, int fd, int64_t *have, bool direct,
 		      struct mb_err *err)
 {
 	int64_t none = 0;
@@ -238,7 +238,7 @@ int mb_hashpipe_start(struct mb_hashpipe *p, size_t cap, int fd, int64_t *have,
 	}
 	p->file_at = p->synced = *have;
 	p->head = p->hashed = p->written = (uint64_t)(*have % ALIGN);
-	p->may_direct = fd >= 0 && cap >= DIRECT_MIN_CAP && cap % ALIGN == 0;
+	p->may_direct = direct && fd >= 0 && cap >= DIRECT_MIN_CAP && cap % ALIGN == 0;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->can_put, NULL);
 	pthread_cond_init(&p->can_take, NULL);

@@ -2,12 +2,13 @@
  * (sha256) on one thread and appended to the partial file on another, so
  * a download costs max(network, hash, disk) rather than their sum.
  *
- * The file is written with O_DIRECT where the file system allows it, in
- * large aligned blocks: on a VM's virtual disk that is several times
- * faster than dirtying the page cache and fsyncing it, and it leaves the
- * page cache to the programs that use it.  The last partial block, and
- * everything on a file system that refuses O_DIRECT, goes through the page
- * cache, with writeback started early (sync_file_range). */
+ * Asked to, the file is written with O_DIRECT where the file system
+ * allows it, in large aligned blocks: on a VM's virtual disk that is
+ * several times faster than dirtying the page cache and fsyncing it, and
+ * it leaves the page cache to the programs that use it, but a reader that
+ * comes next must go to the disk.  The last partial block, everything on a
+ * file system that refuses O_DIRECT, and everything when not asked goes
+ * through the page cache, with writeback started early (sync_file_range). */
 #ifndef MB_HASHPIPE_H
 #define MB_HASHPIPE_H
 
@@ -39,12 +40,13 @@ struct mb_hashpipe {
 };
 
 /* Starts the threads.  fd (or -1: hash only) is the file to continue: its
- * first *have bytes are read back and hashed here, and bytes put are
- * written after them.  When fewer can be read, the file is cut to what was
- * read and *have says how much.  cap: ring size (memory held while
- * running); O_DIRECT needs at least 2 MiB.  fd's O_DIRECT flag may be left
- * set: use it for nothing but ftruncate, fsync and close meanwhile. */
-int mb_hashpipe_start(struct mb_hashpipe *p, size_t cap, int fd, int64_t *have,
+ * first *have bytes (have may be NULL: none) are read back and hashed
+ * here, and bytes put are written after them.  When fewer can be read, the
+ * file is cut to what was read and *have says how much.  cap: ring size
+ * (memory held while running).  direct: write with O_DIRECT where possible
+ * (needs cap >= 2 MiB); fd carries the flag while the pipe runs, so use it
+ * for nothing but ftruncate, fsync and close meanwhile. */
+int mb_hashpipe_start(struct mb_hashpipe *p, size_t cap, int fd, int64_t *have, bool direct,
 		      struct mb_err *err);
 /* Copies buf into the ring; waits while the ring is full.  -1 with errno
  * when an earlier write to the file failed (nothing more is taken). */

@@ -328,6 +328,7 @@ static int fetch_all(struct run *r)
 	fo.jobs = r->o->jobs;
 	fo.cacert = r->o->cacert;
 	fo.lock_timeout = r->o->lock_timeout;
+	fo.read_soon = true; /* unpacked next */
 	fo.ev = r->o->ev;
 	rc = mb_fetch_artifacts(&fo, items, n, r->err);
 	for (i = 0, n = 0; i < r->plan.n_steps; i++) {

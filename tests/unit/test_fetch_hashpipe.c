@@ -61,7 +61,7 @@ static void hash_in_chunks(size_t ring, size_t total, size_t chunk)
 	size_t off;
 
 	assert_int_equal(mb_sha256_buf(b, total, want, &err), 0);
-	assert_int_equal(mb_hashpipe_start(&p, ring, -1, NULL, &err), 0);
+	assert_int_equal(mb_hashpipe_start(&p, ring, -1, NULL, false, &err), 0);
 	for (off = 0; off < total; off += chunk)
 		assert_int_equal(mb_hashpipe_put(&p, b + off, total - off < chunk ? total - off : chunk), 0);
 	assert_int_equal(mb_hashpipe_finish(&p, got), 0);
@@ -87,11 +87,11 @@ static void test_abort_then_restart(void **state)
 	char want[MB_SHA256_HEX], got[MB_SHA256_HEX];
 	(void)state;
 
-	assert_int_equal(mb_hashpipe_start(&p, 1024, -1, NULL, &err), 0);
+	assert_int_equal(mb_hashpipe_start(&p, 1024, -1, NULL, false, &err), 0);
 	mb_hashpipe_put(&p, b, 30000);
 	mb_hashpipe_abort(&p);
 	mb_hashpipe_abort(&p); /* twice is harmless */
-	assert_int_equal(mb_hashpipe_start(&p, 1024, -1, NULL, &err), 0);
+	assert_int_equal(mb_hashpipe_start(&p, 1024, -1, NULL, false, &err), 0);
 	mb_hashpipe_put(&p, b, 50000);
 	assert_int_equal(mb_hashpipe_finish(&p, got), 0);
 	assert_int_equal(mb_sha256_buf(b, 50000, want, &err), 0);
@@ -116,9 +116,10 @@ static void assert_file_is(const char *path, const unsigned char *want, size_t l
 	close(fd);
 }
 
-/* Continue a file holding `have` bytes of b (or more than it holds: `claim`),
- * putting the rest of b's total bytes in chunks. */
-static void write_through(size_t ring, size_t total, size_t have, size_t claim, size_t chunk)
+/* Continue a file holding `have` bytes of b (said to hold `claim`), putting
+ * the rest of b's total bytes in chunks. */
+static void write_through(size_t ring, size_t total, size_t have, size_t claim, size_t chunk,
+			  bool direct)
 {
 	struct mb_err err = { 0 };
 	struct mb_hashpipe p;
@@ -131,7 +132,7 @@ static void write_through(size_t ring, size_t total, size_t have, size_t claim, 
 
 	assert_true(fd >= 0);
 	assert_int_equal(pwrite_all(fd, b, have, 0), 0);
-	assert_int_equal(mb_hashpipe_start(&p, ring, fd, &at, &err), 0);
+	assert_int_equal(mb_hashpipe_start(&p, ring, fd, &at, direct, &err), 0);
 	assert_int_equal(at, (int64_t)have);
 	for (off = have; off < total; off += chunk)
 		assert_int_equal(mb_hashpipe_put(&p, b + off, total - off < chunk ? total - off : chunk), 0);
@@ -147,19 +148,27 @@ static void write_through(size_t ring, size_t total, size_t have, size_t claim, 
 
 static void test_writes_the_file(void **state)
 {
+	int direct;
 	(void)state;
-	write_through(4 << 20, (9 << 20) + 123, 0, 0, 65536);  /* O_DIRECT blocks, a short tail */
-	write_through(4 << 20, 9 << 20, 0, 0, 100000);         /* ends on a block boundary */
-	write_through(4096, 300000, 0, 0, 777);                /* too small a ring: page cache */
-	write_through(2 << 20, 0, 0, 0, 1);                    /* nothing at all */
+
+	for (direct = 0; direct <= 1; direct++) {
+		write_through(4 << 20, (9 << 20) + 123, 0, 0, 65536, direct); /* blocks, a short tail */
+		write_through(4 << 20, 9 << 20, 0, 0, 100000, direct);        /* ends on a boundary */
+		write_through(4096, 300000, 0, 0, 777, direct);               /* a small ring */
+		write_through(2 << 20, 0, 0, 0, 1, direct);                   /* nothing at all */
+	}
 }
 
 static void test_continues_a_file(void **state)
 {
+	int direct;
 	(void)state;
-	write_through(4 << 20, (6 << 20) + 5, 10001, 10001, 50000);  /* an unaligned prefix */
-	write_through(4 << 20, 6 << 20, 8192, 8192, 1 << 20);        /* an aligned one */
-	write_through(4 << 20, 1 << 20, 5000, 8000, 4096);           /* said 8000, holds 5000 */
+
+	for (direct = 0; direct <= 1; direct++) {
+		write_through(4 << 20, (6 << 20) + 5, 10001, 10001, 50000, direct); /* unaligned prefix */
+		write_through(4 << 20, 6 << 20, 8192, 8192, 1 << 20, direct);       /* an aligned one */
+		write_through(4 << 20, 1 << 20, 5000, 8000, 4096, direct);          /* said 8000, holds 5000 */
+	}
 }
 
 static void test_abort_leaves_a_prefix(void **state)
@@ -173,7 +182,7 @@ static void test_abort_leaves_a_prefix(void **state)
 	(void)state;
 
 	assert_true(fd >= 0);
-	assert_int_equal(mb_hashpipe_start(&p, 2 << 20, fd, NULL, &err), 0);
+	assert_int_equal(mb_hashpipe_start(&p, 2 << 20, fd, NULL, true, &err), 0);
 	assert_int_equal(mb_hashpipe_put(&p, b, 8 << 20), 0);
 	mb_hashpipe_abort(&p);
 	assert_int_equal(fstat(fd, &st), 0);
@@ -198,12 +207,12 @@ static void test_write_error_is_reported(void **state)
 	fd = open(path, O_RDONLY); /* every write fails: EBADF */
 	assert_true(fd >= 0);
 	/* small: only finish can tell */
-	assert_int_equal(mb_hashpipe_start(&p, 2 << 20, fd, NULL, &err), 0);
+	assert_int_equal(mb_hashpipe_start(&p, 2 << 20, fd, NULL, true, &err), 0);
 	assert_int_equal(mb_hashpipe_put(&p, b, 1000), 0);
 	assert_int_equal(mb_hashpipe_finish(&p, got), -1);
 	assert_int_equal(errno, EBADF);
 	/* more than the ring: put stops taking bytes */
-	assert_int_equal(mb_hashpipe_start(&p, 2 << 20, fd, NULL, &err), 0);
+	assert_int_equal(mb_hashpipe_start(&p, 2 << 20, fd, NULL, true, &err), 0);
 	for (i = 0; i < 64 && rc == 0; i++)
 		rc = mb_hashpipe_put(&p, b, 1 << 20);
 	assert_int_equal(rc, -1);
