@@ -11,8 +11,7 @@ struct mb_owned_file *mb_owned_extend(struct mb_owned *o, size_t n)
 
 	o->v = grow(o->v, &o->cap, o->n + n, sizeof *o->v);
 	first = o->v + o->n;
-	memset(first, 0, n * sizeof *first);
-	o->n += n;
+	o->n += n; /* not zeroed: 2 MB for 20,000 files, each set whole anyway */
 	return first;
 }
 
@@ -27,6 +26,7 @@ void mb_owned_set(struct mb_owned_file *f, char *path, enum mb_owned_type type,
 		memmove(path, path + skip, strlen(path + skip) + 1);
 	f->path = path;
 	f->type = type;
+	f->sha256[0] = f->sha256[64] = '\0';
 	if (sha256)
 		memcpy(f->sha256, sha256, 64);
 	f->size = size;

@@ -55,9 +55,10 @@ struct mb_owned {
 struct mb_owned_file *mb_owned_add(struct mb_owned *o, const char *path,
 				   enum mb_owned_type type, const char *sha256,
 				   int64_t size, mode_t mode);
-/* n more records at the end, zeroed, the first returned: for threads
- * that fill disjoint ones with mb_owned_set, which takes `path` (malloc'd)
- * rather than copying it. */
+/* n more records at the end, the first returned: for threads that fill
+ * disjoint ones with mb_owned_set, which takes `path` (malloc'd) rather
+ * than copying it.  They are not initialised: set every one, or cut the
+ * list back (o->n) before it is used or freed. */
 struct mb_owned_file *mb_owned_extend(struct mb_owned *o, size_t n);
 void mb_owned_set(struct mb_owned_file *f, char *path, enum mb_owned_type type,
 		  const char *sha256, int64_t size, mode_t mode);

@@ -986,7 +986,7 @@ struct linker {
 	const char *site;
 	struct link *v;
 	struct mb_owned_file *out;
-	size_t first, last;
+	size_t first, last, done;   /* out[first, done) are set */
 	enum mb_link_mode mode;
 	struct mb_err err;
 	int rc;
@@ -1009,6 +1009,7 @@ static void *link_run(void *arg)
 
 		l->v[i].rel = NULL; /* out[i] has it now */
 		mb_owned_set(&l->out[i], rel, MB_OWNED_FILE, f->hex, f->size, f->mode);
+		l->done = i + 1;
 		if ((sdir = mb_wtree_parent(&from, f->path, &sbase, &l->err)) < 0 ||
 		    (ddir = mb_wtree_parent(&to, rel, &dbase, &l->err)) < 0)
 			l->rc = -l->err.code;
@@ -1035,7 +1036,8 @@ static int link_all(struct inst *in, struct link *v, size_t n)
 	for (k = 0; k < jobs; k++)
 		l[k] = (struct linker){ .from = in->entry, .to = in->ctx->root, .site = in->site,
 					.v = v, .out = out, .first = n * k / jobs,
-					.last = n * (k + 1) / jobs, .mode = in->link };
+					.done = n * k / jobs, .last = n * (k + 1) / jobs,
+					.mode = in->link };
 	for (started = 1; started < jobs; started++)
 		if (pthread_create(&l[started].thread, NULL, link_run, &l[started]) != 0)
 			break;
@@ -1049,8 +1051,11 @@ static int link_all(struct inst *in, struct link *v, size_t n)
 			*in->err = l[k].err;
 			rc = l[k].rc;
 		}
-	for (k = 0; rc < 0 && k < n; k++) /* the slots go: the transaction is off */
-		free(out[k].path);
+	for (k = 0; rc < 0 && k < jobs; k++) { /* the slots go: the transaction is off */
+		size_t i;
+		for (i = l[k].first; i < l[k].done; i++)
+			free(out[i].path);
+	}
 	if (rc < 0)
 		in->owned->n = base;
 	free(l);
