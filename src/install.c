@@ -544,7 +544,7 @@ static int check_conflicts(struct run *r)
 	struct mb_state *s = &r->prefix.state;
 	struct claim *v = NULL;
 	char **leaving = NULL;
-	size_t n = 0, cap = 0, n_leaving = 0, cap_leaving = 0, i, k;
+	size_t n = 0, cap = 0, n_leaving = 0, cap_leaving = 0, i, k, owners = 0;
 	int rc = 0;
 
 	for (i = 0; rc == 0 && i < s->n_recipes; i++) {
@@ -553,17 +553,20 @@ static int check_conflicts(struct run *r)
 			break;
 		if (keeps(r, old->name)) {
 			claim_files(&v, &n, &cap, old->name, &old->files);
+			owners += old->files.n > 0;
 			continue;
 		}
 		for (k = 0; k < old->files.n; k++)
 			*VEC_PUSH(leaving, n_leaving, cap_leaving) = old->files.v[k].path;
 	}
 	for (i = 0; i < r->plan.n_steps; i++)
-		if (changing(&r->jobs[i]))
+		if (changing(&r->jobs[i])) {
 			claim_files(&v, &n, &cap, r->jobs[i].recipe->name, &r->jobs[i].owned);
+			owners += r->jobs[i].owned.n > 0;
+		}
 	if (n_leaving)
 		qsort(leaving, n_leaving, sizeof *leaving, strptr_cmp);
-	if (rc == 0)
+	if (rc == 0 && owners > 1) /* one owner cannot clash with itself: its tree was made */
 		rc = find_clashes(r, v, n);
 	if (rc == 0)
 		rc = find_strangers(r, v, n, leaving, n_leaving);
