@@ -70,12 +70,38 @@ for round in warm cold; do
 		fail "RECORD mismatch with --strict, $round cache entry" "exit $RC" "$ERR"
 	fi
 done
-# An entry unpacked by a mambaboot that did not record the check yet is
-# checked at install.
-sed -i '/^#checked$/d; /^!	/d' "$CACHE"/unpacked/*/.mambaboot-manifest
+# An entry unpacked by a mambaboot that did not record the check yet (its
+# manifest in version 1: TABs, no NULs) is read and checked at install.
+M=$(ls "$CACHE"/unpacked/*/.mambaboot-manifest)
+cp "$M" "$T_TMP/manifest.v2"
+python3 - "$M" <<'PY'
+import sys
+p = sys.argv[1]
+lines = [l for l in open(p, "rb").read().split(b"\n") if l and l[:1] not in (b"#", b"!")]
+open(p, "wb").write(b"".join(l.rstrip(b"\0").replace(b"\0", b"\t", 1) + b"\n" for l in lines))
+PY
 P="$T_TMP/rec-old-entry"
 mb_install --recipes "$R" --strict demo
-expect_rc "an entry without the check's record is checked at install" 4
+expect_rc "a version 1 entry without the check's record is checked at install" 4
+P="$T_TMP/rec-old-entry2"
+mb_install --recipes "$R" demo
+[ "$RC" -eq 0 ] && [ -f "$(find "$P" -path '*site-packages/demo/__init__.py')" ] &&
+	ok "and without --strict it installs its files" || fail "version 1 entry" "exit $RC" "$ERR"
+# A damaged manifest is an error, not a wheel missing files.
+n=$(python3 - "$T_TMP/manifest.v2" "$M" <<'PY'
+import sys
+lines = open(sys.argv[1], "rb").read().split(b"\n")
+k = next(i for i, l in enumerate(lines) if l[:1] not in (b"#", b"!"))
+lines[k] = lines[k].replace(b"\0", b"\t", 1)  # the first file line's digest loses its NUL
+open(sys.argv[2], "wb").write(b"\n".join(lines))
+print(k + 1)
+PY
+)
+P="$T_TMP/rec-damaged"
+mb_install --recipes "$R" demo
+expect_err "a damaged manifest: exit 1" 1 "is damaged (line $n of .mambaboot-manifest): remove it"
+[ -z "$(find "$P" -path '*site-packages*' -type f 2>/dev/null)" ] && ok "and nothing is installed" ||
+	fail "damaged manifest installed files"
 CACHE="$T_TMP/cache"
 
 # pip can list, check, show and uninstall what mambaboot installed: a venv
