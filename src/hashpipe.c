@@ -27,33 +27,6 @@ static uint64_t oldest(const struct mb_hashpipe *p)
 	return p->writing && p->written < p->hashed ? p->written : p->hashed;
 }
 
-/* ---- the hasher ---- */
-
-static void *hash_loop(void *arg)
-{
-	struct mb_hashpipe *p = arg;
-
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		while (p->hashed == p->head && !p->closing && !p->dropping)
-			pthread_cond_wait(&p->can_take, &p->mu);
-		if (p->dropping || p->hashed == p->head)
-			break;
-		size_t at = (size_t)(p->hashed % p->cap);
-		size_t n = (size_t)(p->head - p->hashed);
-		if (n > p->cap - at)
-			n = p->cap - at;
-		/* the producer never writes into [oldest, head): read it unlocked */
-		pthread_mutex_unlock(&p->mu);
-		mb_sha256_update(&p->h, p->ring + at, n);
-		pthread_mutex_lock(&p->mu);
-		p->hashed += n;
-		pthread_cond_signal(&p->can_put);
-	}
-	pthread_mutex_unlock(&p->mu);
-	return NULL;
-}
-
 /* ---- the writer ---- */
 
 static int set_direct(struct mb_hashpipe *p, bool on)
@@ -132,36 +105,63 @@ static long write_some(struct mb_hashpipe *p, size_t at, size_t n)
 	return (long)n;
 }
 
+/* ---- the two consumers ---- */
+
+/* One consumer of the ring: waits for `want` bytes past *done (fewer at
+ * the end), hands take() at most `max` of them that lie together, unlocked
+ * (the producer never writes into [oldest, head)), and moves *done on by
+ * what take() used.  take() < 0, with errno, stops it: a failed write,
+ * which put and finish then report.  want >= 1. */
+static void consume(struct mb_hashpipe *p, uint64_t *done, size_t want, size_t max,
+		    long (*take)(struct mb_hashpipe *p, size_t at, size_t n))
+{
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (p->head - *done < want && !p->closing && !p->dropping)
+			pthread_cond_wait(&p->can_take, &p->mu);
+		if (p->dropping || *done == p->head)
+			break;
+		size_t at = (size_t)(*done % p->cap);
+		size_t n = (size_t)(p->head - *done);
+		if (n > p->cap - at)
+			n = p->cap - at;
+		if (n > max)
+			n = max;
+		pthread_mutex_unlock(&p->mu);
+		long used = take(p, at, n);
+		int e = errno;
+		pthread_mutex_lock(&p->mu);
+		if (used < 0)
+			p->werr = e ? e : EIO;
+		else
+			*done += (uint64_t)used;
+		pthread_cond_signal(&p->can_put);
+		if (used < 0)
+			break;
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+static long hash_some(struct mb_hashpipe *p, size_t at, size_t n)
+{
+	mb_sha256_update(&p->h, p->ring + at, n);
+	return (long)n;
+}
+
+static void *hash_loop(void *arg)
+{
+	struct mb_hashpipe *p = arg;
+
+	consume(p, &p->hashed, 1, SIZE_MAX, hash_some);
+	return NULL;
+}
+
 static void *write_loop(void *arg)
 {
 	struct mb_hashpipe *p = arg;
 	size_t want = p->cap / 2 < WRITE_MIN ? p->cap / 2 : WRITE_MIN;
 
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		while (p->head - p->written < want && !p->closing && !p->dropping)
-			pthread_cond_wait(&p->can_take, &p->mu);
-		if (p->dropping || p->written == p->head)
-			break;
-		size_t at = (size_t)(p->written % p->cap);
-		size_t n = (size_t)(p->head - p->written);
-		if (n > p->cap - at)
-			n = p->cap - at;
-		if (n > WRITE_MAX)
-			n = WRITE_MAX;
-		pthread_mutex_unlock(&p->mu);
-		long done = write_some(p, at, n);
-		int e = errno;
-		pthread_mutex_lock(&p->mu);
-		if (done < 0) {
-			p->werr = e ? e : EIO;
-			pthread_cond_signal(&p->can_put);
-			break;
-		}
-		p->written += (uint64_t)done;
-		pthread_cond_signal(&p->can_put);
-	}
-	pthread_mutex_unlock(&p->mu);
+	consume(p, &p->written, want ? want : 1, WRITE_MAX, write_some);
 	return NULL;
 }
 
