@@ -533,9 +533,8 @@ static int manifest_write(const char *dir, const struct manifest *m, struct mb_e
 	return rc;
 }
 
-/* A file's line, NUL-terminated; false for one that is not (a damaged
- * entry's line is skipped, and the RECORD check then misses the file).
- * The path stays in the line; a version 1 line gets its digest's NUL. */
+/* A file's line, NUL-terminated; false for one that does not parse.  The
+ * path stays in the line; a version 1 line gets its digest's NUL. */
 static bool manifest_line(char *line, size_t len, bool writable, struct mfile *f)
 {
 	char *end;
@@ -884,7 +883,6 @@ static int check_wheel_file(struct inst *in)
 		rc = mb_errf(in->err, MB_EINPUT, "Wheel-Version %d is not supported (1.x is)", major);
 	return rc;
 }
-
 
 /* RECORD's problems: warnings, or with --strict an error. */
 static int report_problems(struct inst *in)
