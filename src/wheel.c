@@ -930,24 +930,23 @@ static char *dest_of(const struct inst *in, const char *path, bool *script, bool
 }
 
 /* A file of the wheel's own that is written here (not linked), owned with
- * its digest.  write(2) failures are kept in `werr` until close. */
+ * its digest.  write(2) failures are kept in `werr` until close.  With a
+ * buffer (buf, cap), small pieces are gathered before they are written;
+ * without, each piece is written as it comes. */
 struct owned_out {
 	const char *rel;
 	mode_t mode;
 	int fd, werr;
 	struct mb_sha256 h;
 	int64_t len;
-	size_t used;
-	char buf[1 << 16];
+	char *buf;
+	size_t used, cap;
 };
 
-static int out_open(struct inst *in, struct owned_out *o, const char *rel, mode_t mode)
+static int out_open(struct inst *in, struct owned_out *o, const char *rel, mode_t mode,
+		    char *buf, size_t cap)
 {
-	o->rel = rel;
-	o->mode = mode;
-	o->werr = 0;
-	o->len = 0;
-	o->used = 0;
+	*o = (struct owned_out){ .rel = rel, .mode = mode, .buf = buf, .cap = cap };
 	if ((o->fd = mb_wtree_create(&in->to, rel, mode, in->err)) < 0)
 		return o->fd;
 	if (mb_sha256_init(&o->h, in->err) < 0) {
@@ -968,15 +967,15 @@ static void out_add(struct owned_out *o, const char *s, size_t n)
 {
 	mb_sha256_update(&o->h, s, n);
 	o->len += (int64_t)n;
-	while (n) {
-		size_t k = n < sizeof o->buf - o->used ? n : sizeof o->buf - o->used;
-		memcpy(o->buf + o->used, s, k);
-		o->used += k;
-		s += k;
-		n -= k;
-		if (o->used == sizeof o->buf)
-			out_flush(o);
+	if (o->used + n > o->cap)
+		out_flush(o);
+	if (n >= o->cap) {
+		if (!o->werr && write_all(o->fd, s, n) < 0)
+			o->werr = errno;
+		return;
 	}
+	memcpy(o->buf + o->used, s, n);
+	o->used += n;
 }
 
 static int out_close(struct inst *in, struct owned_out *o)
@@ -1000,14 +999,13 @@ static int out_close(struct inst *in, struct owned_out *o)
 static int write_owned(struct inst *in, const char *rel, const char *data, size_t len,
 		       mode_t mode)
 {
-	struct owned_out *o = xmalloc(sizeof *o);
-	int rc = out_open(in, o, rel, mode);
+	struct owned_out o;
+	int rc = out_open(in, &o, rel, mode, NULL, 0); /* one piece: no buffer */
 
 	if (rc == 0) {
-		out_add(o, data, len);
-		rc = out_close(in, o);
+		out_add(&o, data, len);
+		rc = out_close(in, &o);
 	}
-	free(o);
 	return rc;
 }
 
@@ -1322,8 +1320,9 @@ static void record_path(struct owned_out *o, const struct inst *in, const char *
  * installed (2 MB for 20,000 files: written as it is made). */
 static int write_metadata(struct inst *in)
 {
-	char *rel, line[128];
-	struct owned_out *o;
+	enum { RECORD_BUF = 1 << 16 };
+	char *rel, *buf, line[128];
+	struct owned_out o;
 	size_t i, end;
 	int rc;
 
@@ -1336,23 +1335,23 @@ static int write_metadata(struct inst *in)
 	free(rel);
 	if (rc < 0)
 		return rc;
-	o = xmalloc(sizeof *o);
+	buf = xmalloc(RECORD_BUF);
 	rel = xasprintf("%s/%s/RECORD", in->site, in->distinfo);
-	if ((rc = out_open(in, o, rel, 0666 & ~in->umask)) == 0) {
+	if ((rc = out_open(in, &o, rel, 0666 & ~in->umask, buf, RECORD_BUF)) == 0) {
 		for (i = in->first, end = in->owned->n; i < end; i++) {
 			const struct mb_owned_file *f = &in->owned->v[i];
-			record_path(o, in, f->path);
+			record_path(&o, in, f->path);
 			memcpy(line, ",sha256=", 8);
 			b64url(f->sha256, line + 8);
-			out_add(o, line, strlen(line));
-			out_add(o, line, (size_t)snprintf(line, sizeof line, ",%lld\n", (long long)f->size));
+			out_add(&o, line, strlen(line));
+			out_add(&o, line, (size_t)snprintf(line, sizeof line, ",%lld\n", (long long)f->size));
 		}
-		record_path(o, in, rel);
-		out_add(o, ",,\n", 3);
-		rc = out_close(in, o);
+		record_path(&o, in, rel);
+		out_add(&o, ",,\n", 3);
+		rc = out_close(in, &o);
 	}
 	free(rel);
-	free(o);
+	free(buf);
 	return rc;
 }
 
