@@ -28,6 +28,7 @@ SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 SRC      := $(sort $(wildcard src/*.c))
 CORE_SRC := $(filter-out src/main.c,$(SRC))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TEST_HDRS := $(wildcard tests/unit/*.h)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 OBJ       := $(SRC:src/%.c=build/obj/%.o)
@@ -55,7 +56,7 @@ build/obj/%.o: src/%.c | deps
 mambaboot: $(OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(PKG_LIBS)
 
-build/tests/%: tests/unit/%.c $(CORE_OBJ)
+build/tests/%: tests/unit/%.c $(CORE_OBJ) $(TEST_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(MB_CFLAGS) $(CFLAGS) -iquote src -o $@ $< $(CORE_OBJ) $(TEST_LIBS) -lcmocka
 
@@ -72,7 +73,7 @@ build/asan/obj/%.o: src/%.c | deps
 build/asan/mambaboot: $(ASAN_OBJ)
 	$(CC) -g $(SAN_FLAGS) -o $@ $(ASAN_OBJ) $(PKG_LIBS)
 
-build/asan/tests/%: tests/unit/%.c $(ASAN_CORE)
+build/asan/tests/%: tests/unit/%.c $(ASAN_CORE) $(TEST_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(MB_CFLAGS) -O1 -g $(SAN_FLAGS) -iquote src -o $@ $< $(ASAN_CORE) $(TEST_LIBS) -lcmocka
 

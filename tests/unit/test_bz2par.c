@@ -14,32 +14,12 @@
 #include "bz2par.h"
 #include "fsutil.h"
 #include "util.h"
+#include "tmpdir.h"
 
 struct bytes {
 	unsigned char *data;
 	size_t len;
 };
-
-static char *dir;
-
-static int setup(void **state)
-{
-	char tmpl[] = "/tmp/mbbz2par.XXXXXX";
-
-	(void)state;
-	if (!mkdtemp(tmpl))
-		return -1;
-	dir = xstrdup(tmpl);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	remove_tree(dir, NULL);
-	free(dir);
-	return 0;
-}
 
 static char *path_of(const char *name)
 {
@@ -380,5 +360,5 @@ int main(void)
 		cmocka_unit_test(test_close_early),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

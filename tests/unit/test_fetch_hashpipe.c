@@ -17,27 +17,7 @@
 #include "fsutil.h"
 #include "hashpipe.h"
 #include "util.h"
-
-static char *dir;
-
-static int setup(void **state)
-{
-	char tmpl[] = "/tmp/mbsink.XXXXXX";
-
-	(void)state;
-	if (!mkdtemp(tmpl))
-		return -1;
-	dir = xstrdup(tmpl);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	remove_tree(dir, NULL);
-	free(dir);
-	return 0;
-}
+#include "tmpdir.h"
 
 static unsigned char *pattern(size_t n)
 {
@@ -233,5 +213,5 @@ int main(void)
 		cmocka_unit_test(test_abort_leaves_a_prefix),
 		cmocka_unit_test(test_write_error_is_reported),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
