@@ -7,7 +7,7 @@
 #   thirty    30 wheels of 40..400 files each, installed by one command
 # Cold: the cache holds the wheels (fetched) but has not unpacked them, a
 # new prefix (-j1, then -j2); warm: the cache holds the unpacked wheels, a
-# new prefix.  Best of BENCH_RUNS (3);
+# new prefix.  Best of BENCH_RUNS (3) rounds, each running every kind once;
 # BENCH_SHAPES="small thirty" picks shapes.  Every
 # run writes to directories of its own and nothing is deleted until the end:
 # ext4 scans its inode bitmaps past recently deleted inodes, so a tree made
@@ -92,10 +92,13 @@ def run(cmd, measure_rss=False):
     kb = int(open(f"{w}/rss.txt").read().split()[-1]) if measure_rss else 0
     return dt, kb
 
-def best(f):
-    return min(f() for _ in range(runs))
+def dentries():  # a dentry cache grown to millions by earlier runs slows every lookup
+    try:
+        return f"{int(open('/proc/sys/fs/dentry-state').read().split()[0]) / 1e6:.1f}M dentries cached"
+    except OSError:
+        return "dentry cache size unknown"
 
-print(f"wheels: best of {runs}; data in {w}")
+print(f"wheels: best of {runs}; data in {w}; {dentries()}")
 only = os.environ.get("BENCH_SHAPES", "").split()
 for shape, whls in shapes.items():
     if only and shape not in only:
@@ -132,19 +135,24 @@ for shape, whls in shapes.items():
         if os.environ.get("BENCH_VERBOSE"):
             print(f"  {shape} -j{jobs}: {dt:.3f} s" + (f", {kb / 1024:.1f} MB" if kb else ""))
         return dt
-    tp, tu = best(pip), best(unzip)
-    cold1 = best(lambda: mbi(fetched(), 1))
-    cold2 = best(lambda: mbi(fetched(), 2))
     warm_cache = fresh("cache")
     for jobs in (1, 2):
         mbi(fetched(), jobs, measure_rss=True)  # cold
     mbi(warm_cache, 2, measure_rss=True)  # fills the cache
     mbi(warm_cache, 2, measure_rss=True)  # warm
-    warm = best(lambda: mbi(warm_cache, 2))
+    # one of each per round, so that every ratio compares runs made in the
+    # same minute: this VM's speed at making files drifts over minutes
+    tp = tu = cold1 = cold2 = warm = float("inf")
+    for _ in range(runs):
+        tp, tu = min(tp, pip()), min(tu, unzip())
+        cold1 = min(cold1, mbi(fetched(), 1))
+        cold2 = min(cold2, mbi(fetched(), 2))
+        warm = min(warm, mbi(warm_cache, 2))
     print(f"{shape}: pip {tp:.2f} s, unzip {tu:.2f} s; mambaboot cold -j1 {cold1:.2f} s "
           f"({cold1 / tu:.2f}x unzip's time, {tp / cold1:.1f}x faster than pip), "
           f"cold -j2 {cold2:.2f} s ({cold2 / tu:.2f}x unzip's time, {tp / cold2:.1f}x faster than pip), "
-          f"warm {warm:.2f} s ({tp / warm:.1f}x faster than pip); peak RSS so far {rss[0] / 1024:.1f} MB")
+          f"warm {warm:.2f} s ({tp / warm:.1f}x faster than pip); peak RSS so far {rss[0] / 1024:.1f} MB; "
+          f"load {os.getloadavg()[0]:.2f}, {dentries()}")
     sys.stdout.flush()
 print(f"peak RSS of any mambaboot run: {rss[0] / 1024:.1f} MB (want < 64)")
 PY
