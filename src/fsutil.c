@@ -303,7 +303,7 @@ static int fsync_parent(const char *path, struct mb_err *err)
 }
 
 int write_file_atomic_fn(const char *path, int (*fill)(int fd, void *ctx), void *ctx,
-			 struct mb_err *err)
+			 bool sync, struct mb_err *err)
 {
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -314,7 +314,7 @@ int write_file_atomic_fn(const char *path, int (*fill)(int fd, void *ctx), void 
 		free(tmp);
 		return rc;
 	}
-	if (fill(fd, ctx) < 0 || fsync(fd) < 0)
+	if (fill(fd, ctx) < 0 || (sync && fsync(fd) < 0))
 		rc = mb_errno(err, MB_EFAIL, errno, "cannot write %s", tmp);
 	if (close(fd) < 0 && rc == 0)
 		rc = mb_errno(err, MB_EFAIL, errno, "cannot write %s", tmp);
@@ -322,7 +322,7 @@ int write_file_atomic_fn(const char *path, int (*fill)(int fd, void *ctx), void 
 		rc = mb_errno(err, MB_EFAIL, errno, "cannot rename %s", tmp);
 	if (rc < 0)
 		unlink(tmp);
-	else
+	else if (sync)
 		rc = fsync_parent(path, err);
 	free(tmp);
 	return rc;
@@ -342,5 +342,5 @@ static int fill_bytes(int fd, void *ctx)
 int write_file_atomic(const char *path, const void *data, size_t len, struct mb_err *err)
 {
 	struct bytes b = { data, len };
-	return write_file_atomic_fn(path, fill_bytes, &b, err);
+	return write_file_atomic_fn(path, fill_bytes, &b, true, err);
 }

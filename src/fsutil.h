@@ -40,9 +40,13 @@ int clone_at(int sdir, const char *src, int ddir, const char *dst, enum mb_link_
  * fsync of the directory.  Readers see the old bytes or the new ones. */
 int write_file_atomic(const char *path, const void *data, size_t len, struct mb_err *err);
 
-/* The same, the bytes written by fill(fd, ctx) (returns <0 with errno set). */
+/* The same, the bytes written by fill(fd, ctx) (returns <0 with errno set).
+ * Without `sync`, nothing is synced: the caller makes the file durable
+ * (fsync_path of it and of its directory) before anything depends on it,
+ * so that many files written together cost one journal commit, not one
+ * each. */
 int write_file_atomic_fn(const char *path, int (*fill)(int fd, void *ctx), void *ctx,
-			 struct mb_err *err);
+			 bool sync, struct mb_err *err);
 
 /* write(2) / pwrite(2) until done; -1 with errno on failure. */
 int write_all(int fd, const void *data, size_t len);

@@ -76,7 +76,7 @@ int mb_prefix_load_files(const struct mb_prefix *p, struct mb_state_recipe *r,
 int mb_state_read(const char *path, struct mb_state *s, struct mb_err *err);
 int mb_state_write(const char *path, const struct mb_state *s, struct mb_err *err);
 int mb_files_read(const char *path, struct mb_owned *files, struct mb_err *err);
-int mb_files_write(const char *path, const struct mb_owned *files, struct mb_err *err);
+int mb_files_write(const char *path, const struct mb_owned *files, bool sync, struct mb_err *err);
 
 void mb_state_recipe_free(struct mb_state_recipe *r);
 void mb_state_free(struct mb_state *s);

@@ -250,13 +250,13 @@ static int dump_fill(int fd, void *ctx)
 	return 0;
 }
 
-static int dump_atomic(const char *path, struct dump *d, struct mb_err *err)
+static int dump_atomic(const char *path, struct dump *d, bool sync, struct mb_err *err)
 {
 	int rc;
 
 	d->buf = xmalloc(DUMP_BUF);
 	errno = 0;
-	rc = write_file_atomic_fn(path, dump_fill, d, err);
+	rc = write_file_atomic_fn(path, dump_fill, d, sync, err);
 	free(d->buf);
 	return rc;
 }
@@ -280,7 +280,7 @@ int mb_state_write(const char *path, const struct mb_state *s, struct mb_err *er
 	json_object_set_new(root, "txn", json_string(s->txn ? s->txn : ""));
 	json_object_set_new(root, "requested", reqs);
 	json_object_set_new(root, "recipes", recs);
-	rc = dump_atomic(path, &(struct dump){ .put = put_root, .root = root, .flags = JSON_INDENT(1) }, err);
+	rc = dump_atomic(path, &(struct dump){ .put = put_root, .root = root, .flags = JSON_INDENT(1) }, true, err);
 	json_decref(root);
 	return rc;
 }
@@ -314,9 +314,9 @@ int mb_files_read(const char *path, struct mb_owned *files, struct mb_err *err)
 	return 0;
 }
 
-int mb_files_write(const char *path, const struct mb_owned *files, struct mb_err *err)
+int mb_files_write(const char *path, const struct mb_owned *files, bool sync, struct mb_err *err)
 {
-	return dump_atomic(path, &(struct dump){ .put = put_files, .files = files }, err);
+	return dump_atomic(path, &(struct dump){ .put = put_files, .files = files }, sync, err);
 }
 
 void mb_state_recipe_free(struct mb_state_recipe *r)

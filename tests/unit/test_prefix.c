@@ -60,9 +60,15 @@ static bool exists(const char *prefix, const char *rel)
 	return ok;
 }
 
+enum fault {
+	NO_FAULT,
+	CRASH_MIDWAY,     /* killed while placing files: no commit, no abort */
+	FILE_LIST_LOST,   /* the file list gone before the commit syncs it */
+};
+
 /* Install recipe `name` owning the given files with the given contents. */
 static int install_files(struct mb_prefix *p, const char *name, const char *version,
-			 const char *const *paths, const char *content, bool crash_midway)
+			 const char *const *paths, const char *content, enum fault fault)
 {
 	struct mb_txn *t;
 	struct mb_err err;
@@ -84,11 +90,11 @@ static int install_files(struct mb_prefix *p, const char *name, const char *vers
 	}
 	if (old && (rc = mb_txn_unlink_recipe(t, old, &err)) < 0)
 		goto fail;
-	if (crash_midway) {
+	if (fault == CRASH_MIDWAY) {
 		struct mb_owned half = owned;
 		half.n = owned.n / 2;
 		mb_txn_place(t, stage, &half, &err);
-		_exit(9); /* as if killed: no commit, no abort */
+		_exit(9);
 	}
 	if ((rc = mb_txn_place(t, stage, &owned, &err)) < 0)
 		goto fail;
@@ -98,6 +104,11 @@ static int install_files(struct mb_prefix *p, const char *name, const char *vers
 	rec.files = owned;
 	if ((rc = mb_txn_set_recipe(t, &rec, &err)) < 0)
 		goto fail;
+	if (fault == FILE_LIST_LOST) {
+		char *files = path_join(p->dir, "files");
+		assert_int_equal(remove_tree(files, NULL), 0);
+		free(files);
+	}
 	return mb_txn_commit(t, &err);
 fail:
 	mb_owned_free(&owned);
@@ -123,7 +134,7 @@ static void test_commit_installs_and_records(void **state)
 	(void)state;
 
 	assert_int_equal(mb_prefix_open(&p, dir, true, 5, NULL, &err), 0);
-	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", false), 0);
+	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", NO_FAULT), 0);
 	reopen(&p, dir);
 	assert_non_null(mb_state_find(&p.state, "x"));
 	assert_text(dir, "bin/tool", "one");
@@ -141,14 +152,34 @@ static void test_upgrade_replaces_and_drops_old_files(void **state)
 	(void)state;
 
 	assert_int_equal(mb_prefix_open(&p, dir, true, 5, NULL, &err), 0);
-	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", false), 0);
+	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", NO_FAULT), 0);
 	reopen(&p, dir);
-	assert_int_equal(install_files(&p, "x", "2.0", v2_files, "two", false), 0);
+	assert_int_equal(install_files(&p, "x", "2.0", v2_files, "two", NO_FAULT), 0);
 	reopen(&p, dir);
 	assert_string_equal(mb_state_find(&p.state, "x")->version, "2.0");
 	assert_text(dir, "bin/tool", "two");
 	assert_false(exists(dir, "lib/libx.so"));
 	assert_false(exists(dir, "share/doc"));   /* emptied directory pruned */
+	mb_prefix_close(&p);
+	remove_tree(dir, NULL);
+	free(dir);
+}
+
+/* The file lists are synced at commit, before state.json names them: one
+ * that cannot be synced fails the commit, and the install is undone. */
+static void test_commit_syncs_file_lists(void **state)
+{
+	char *dir = tmp_prefix();
+	struct mb_prefix p;
+	struct mb_err err;
+	(void)state;
+
+	assert_int_equal(mb_prefix_open(&p, dir, true, 5, NULL, &err), 0);
+	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", FILE_LIST_LOST), -MB_EFAIL);
+	reopen(&p, dir);
+	assert_null(mb_state_find(&p.state, "x"));
+	assert_false(exists(dir, "bin/tool"));
+	assert_false(exists(dir, ".mambaboot/journal"));
 	mb_prefix_close(&p);
 	remove_tree(dir, NULL);
 	free(dir);
@@ -163,7 +194,7 @@ static void test_unowned_path_refused_and_rolled_back(void **state)
 
 	write_text(user, "mine");
 	assert_int_equal(mb_prefix_open(&p, dir, true, 5, NULL, &err), 0);
-	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", false), -MB_EINPUT);
+	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", NO_FAULT), -MB_EINPUT);
 	assert_text(dir, "lib/libx.so", "mine");
 	assert_false(exists(dir, "bin/tool"));
 	assert_false(exists(dir, "bin"));
@@ -185,13 +216,13 @@ static void test_crash_is_rolled_back_on_next_open(void **state)
 	(void)state;
 
 	assert_int_equal(mb_prefix_open(&p, dir, true, 5, NULL, &err), 0);
-	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", false), 0);
+	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", NO_FAULT), 0);
 	mb_prefix_close(&p);
 	pid = fork();
 	if (pid == 0) {
 		struct mb_prefix c;
 		if (mb_prefix_open(&c, dir, false, 5, NULL, &err) == 0)
-			install_files(&c, "x", "2.0", v2_files, "two", true);
+			install_files(&c, "x", "2.0", v2_files, "two", CRASH_MIDWAY);
 		_exit(1);
 	}
 	waitpid(pid, &status, 0);
@@ -277,7 +308,7 @@ static void test_direct_write_is_owned(void **state)
 	(void)state;
 
 	assert_int_equal(mb_prefix_open(&p, dir, true, 5, NULL, &err), 0);
-	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", false), 0);
+	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", NO_FAULT), 0);
 	reopen(&p, dir);
 	assert_int_equal(direct_install(&p, false, false), 0);
 	reopen(&p, dir);
@@ -300,7 +331,7 @@ static void test_failed_direct_write_is_removed(void **state)
 	(void)state;
 
 	assert_int_equal(mb_prefix_open(&p, dir, true, 5, NULL, &err), 0);
-	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", false), 0);
+	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", NO_FAULT), 0);
 	reopen(&p, dir);
 	assert_int_equal(direct_install(&p, true, false), -MB_EBUILD);
 	assert_false(exists(dir, "lib/built"));
@@ -343,7 +374,7 @@ static void test_file_list_round_trip(void **state)
 		mb_owned_add(&in, names[i], i % 2 ? MB_OWNED_FILE : MB_OWNED_LINK,
 			     i % 2 ? "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" : NULL,
 			     (int64_t)i * 1000000007LL, (mode_t)(0644 | (i % 2) * 0111));
-	assert_int_equal(mb_files_write(path, &in, &err), 0);
+	assert_int_equal(mb_files_write(path, &in, true, &err), 0);
 	assert_int_equal(mb_files_read(path, &out, &err), 0);
 	assert_int_equal(out.n, in.n);
 	for (i = 0; i < in.n; i++) {
@@ -355,7 +386,7 @@ static void test_file_list_round_trip(void **state)
 	}
 	mb_owned_free(&out);
 	mb_owned_add(&in, "lib/bad\xff", MB_OWNED_FILE, NULL, 1, 0644);
-	assert_true(mb_files_write(path, &in, &err) < 0);
+	assert_true(mb_files_write(path, &in, true, &err) < 0);
 	assert_int_equal(mb_files_read(path, &out, &err), 0); /* the old list is intact */
 	assert_int_equal(out.n, in.n - 1);
 	mb_owned_free(&out);
@@ -370,6 +401,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_commit_installs_and_records),
 		cmocka_unit_test(test_upgrade_replaces_and_drops_old_files),
+		cmocka_unit_test(test_commit_syncs_file_lists),
 		cmocka_unit_test(test_unowned_path_refused_and_rolled_back),
 		cmocka_unit_test(test_crash_is_rolled_back_on_next_open),
 		cmocka_unit_test(test_lock_timeout_names_holder),
