@@ -10,7 +10,7 @@
 set -eu
 MB=${MB:-./mambaboot}
 W=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/mbbench-conda.XXXXXX")
-trap 'rm -rf "$W"' EXIT INT TERM
+trap '[ -n "${BENCH_KEEP:-}" ] || rm -rf "$W"' EXIT INT TERM
 python3 - "$MB" "$W" "${BENCH_RUNS:-2}" "${BENCH_CONDA_MB:-500}" "${BENCH_CONDA_FILES:-20000}" <<'PY'
 import bz2, hashlib, io, json, os, random, subprocess, sys, tarfile, time, zipfile
 mb, w, runs, size_mb, nfiles = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])

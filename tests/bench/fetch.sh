@@ -15,7 +15,8 @@ N1= N2= S=
 cleanup() {
 	[ -n "$N1" ] && sh "$MB_ROOT/tests/servers/nginx.sh" stop "$N1"
 	[ -n "$N2" ] && sh "$MB_ROOT/tests/servers/nginx.sh" stop "$N2"
-	rm -rf "$D" ${S:+"$S"}
+	rm -rf ${S:+"$S"}
+	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$D"
 }
 trap cleanup EXIT
 now() { date +%s.%N; }

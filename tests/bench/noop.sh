@@ -4,8 +4,8 @@
 # with nothing to do (median of 30 runs).
 set -eu
 MB=${MB:-./mambaboot}
-W=$(mktemp -d /tmp/mbbench-noop.XXXXXX)
-trap 'rm -rf "$W"' EXIT
+W=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/mbbench-noop.XXXXXX")
+trap '[ -n "${BENCH_KEEP:-}" ] || rm -rf "$W"' EXIT
 python3 - "$W" <<'PY'
 import hashlib, io, json, os, sys, tarfile
 w = sys.argv[1]

@@ -15,7 +15,7 @@
 set -eu
 MB=${MB:-./mambaboot}
 W=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/mbbench-wheel.XXXXXX")
-trap 'rm -rf "$W"' EXIT INT TERM
+trap '[ -n "${BENCH_KEEP:-}" ] || rm -rf "$W"' EXIT INT TERM
 python3 - "$MB" "$W" "${BENCH_RUNS:-3}" <<'PY'
 import base64, hashlib, os, random, subprocess, sys, time, zipfile
 mb, w, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
