@@ -15,6 +15,7 @@ status=0
 for b in "$here"/*.sh; do
 	[ "$(basename "$b")" = run.sh ] && continue
 	echo "== $(basename "$b" .sh)"
+	sync # the last one's data on disk, not written back under this one's timings
 	sh "$b" || status=1
 done
 exit $status
