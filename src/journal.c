@@ -431,8 +431,9 @@ static void finish(const struct mb_prefix *p, const char *id)
 }
 
 /* The file lists that set_recipe wrote, and their directory, made durable
- * before state.json names them.  The first fsync commits the journal with
- * every list's data (ext4, XFS: ordered data), so the rest cost little. */
+ * before state.json names them.  On ext4 (ordered data) the first fsync
+ * commits the journal with every list's data, so the rest cost little;
+ * elsewhere each is a sync of its own, as before. */
 static int sync_file_lists(const struct mb_txn *t, struct mb_err *err)
 {
 	char *dir = path_join(t->p->dir, "files");
