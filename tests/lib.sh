@@ -22,6 +22,24 @@ run_mb() {
 	OUT=$(cat "$T_TMP/.out"); ERR=$(cat "$T_TMP/.err")
 }
 
+# run_mb_libs DIR ARGS...: run_mb with DIR first on the library path, so a
+# library that mambaboot loads on first use (libcurl, libarchive) can be
+# replaced by a broken one; the path is put back after.
+run_mb_libs() {
+	_libs_had=${LD_LIBRARY_PATH+x} _libs_old=${LD_LIBRARY_PATH-}
+	LD_LIBRARY_PATH=$1${_libs_old:+:$_libs_old}; export LD_LIBRARY_PATH
+	shift
+	run_mb "$@"
+	if [ -n "$_libs_had" ]; then LD_LIBRARY_PATH=$_libs_old; else unset LD_LIBRARY_PATH; fi
+}
+
+# stub_lib DIR SONAME: DIR/SONAME is a file that is no library, and
+# DIR/empty/SONAME a library that has none of the functions.
+stub_lib() {
+	mkdir -p "$1/empty" && echo "not a library" > "$1/$2" &&
+		cc -shared -o "$1/empty/$2" -x c /dev/null
+}
+
 # expect_rc NAME CODE: the last run_mb exited CODE.
 expect_rc() {
 	if [ "$RC" -eq "$2" ]; then ok "$1"; else fail "$1" "exit $RC, wanted $2" "stderr: $ERR"; fi

@@ -142,4 +142,20 @@ else
 fi
 run_mb fetch --recipes "$R2" --cache "$T_TMP/many-c" -j 0 f0
 expect_err "--jobs 0 is bad input" 2 "--jobs"
+
+# libcurl is loaded on first use: one that cannot be loaded, or lacks a
+# function, is a host problem (exit 6) named in one line, and nothing is cached
+if stub_lib "$T_TMP/libs" libcurl.so.4; then
+	run_mb_libs "$T_TMP/libs" fetch --recipes "$R2" --cache "$T_TMP/nolib-c" f0
+	expect_err "a libcurl that cannot be loaded: exit 6, naming the package" 6 \
+		"cannot load libcurl.so.4 (install libcurl4)"
+	run_mb_libs "$T_TMP/libs/empty" fetch --recipes "$R2" --cache "$T_TMP/nolib-c" f0
+	expect_err "a libcurl without its functions: exit 6, naming the function" 6 "libcurl.so.4 lacks curl_"
+	[ ! -e "$T_TMP/nolib-c/blobs/sha256" ] || [ -z "$(ls -A "$T_TMP/nolib-c/blobs/sha256")" ] &&
+		ok "nothing cached without libcurl" || fail "cached without libcurl" "$(ls -R "$T_TMP/nolib-c")"
+	run_mb fetch --recipes "$R2" --cache "$T_TMP/nolib-c" f0
+	expect_rc "the library path is put back after" 0
+else
+	fail "cc builds a stub library"
+fi
 done_testing

@@ -97,4 +97,20 @@ else
 	ok "# SKIP no permission to mount a tmpfs"
 	ok "# SKIP no permission to mount a tmpfs"
 fi
+
+# libarchive is loaded on first use: without it an install stops before it
+# writes anything (exit 6, one line naming the package)
+P="$T_TMP/nolib-p"; mkdir -p "$P"
+if stub_lib "$T_TMP/libs" libarchive.so.13; then
+	run_mb_libs "$T_TMP/libs" install --prefix "$P" --cache "$T_TMP/nolib-c" --mirror "$MIRROR" \
+		--offline --recipes "$RA" s
+	expect_err "a libarchive that cannot be loaded: exit 6, naming the package" 6 \
+		"cannot load libarchive.so.13 (install libarchive13)"
+	run_mb_libs "$T_TMP/libs/empty" install --prefix "$P" --cache "$T_TMP/nolib-c" --mirror "$MIRROR" \
+		--offline --recipes "$RA" s
+	expect_err "a libarchive without its functions: exit 6, naming the function" 6 "libarchive.so.13 lacks archive_"
+	[ -z "$(ls "$P")" ] && ok "and nothing is installed" || fail "installed without libarchive" "$(ls "$P")"
+else
+	fail "cc builds a stub library"
+fi
 done_testing
