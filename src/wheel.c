@@ -591,43 +591,59 @@ static int manifest_map(const char *dir, struct manifest *m, struct mb_err *err)
 	return rc;
 }
 
-/* Each line a C string: a version 2 line ends in NUL, newline; a version
- * 1 line's newline becomes a NUL (in the private copy).  Lines starting
- * with '#' that it does not know are skipped (later versions may add
- * some); a file line that does not parse, or a last line without its
- * newline, means a damaged entry: an error, not a wheel installed without
- * the files it lost. */
+/* The line at `line` as a C string, *next its newline: a version 2 line
+ * ends in NUL, newline; a version 1 line's newline becomes a NUL (in the
+ * private copy).  False for a last line without its newline. */
+static bool manifest_cut(struct manifest *m, char *line, char **next)
+{
+	*next = memchr(line, '\n', (size_t)(m->text + m->text_len - line));
+	if (!*next)
+		return false;
+	if (*next > line && (*next)[-1] == '\0')
+		return true;
+	if (!m->writable)
+		return false;
+	**next = '\0';
+	return true;
+}
+
+/* One line into m; false for a file line that does not parse.  Lines
+ * starting with '#' that it does not know are skipped (later versions may
+ * add some). */
+static bool manifest_take(struct manifest *m, char *line, size_t len, bool *sorted)
+{
+	struct mfile f = { 0 };
+
+	if (!strcmp(line, "#checked"))
+		m->checked = true;
+	else if (!strncmp(line, "!\t", 2))
+		*VEC_PUSH(m->problems, m->n_problems, m->cap_problems) = xstrdup(line + 2);
+	else if (line[0] != '#') {
+		if (!manifest_line(line, len, m->writable, &f))
+			return false;
+		*sorted = *sorted && (!m->n || strcmp(m->v[m->n - 1].path, f.path) < 0);
+		*VEC_PUSH(m->v, m->n, m->cap) = f;
+	}
+	return true;
+}
+
+/* A damaged line (one that does not parse, or a last one without its
+ * newline) is an error, not a wheel installed without the files it lost. */
 static int manifest_read(const char *dir, struct manifest *m, struct mb_err *err)
 {
-	char *line, *next, *end;
+	char *line, *next;
 	bool sorted = true;
 	size_t no = 0;
 	int rc;
 
 	memset(m, 0, sizeof *m);
-	if ((rc = manifest_map(dir, m, err)) < 0)
+	if ((rc = manifest_map(dir, m, err)) < 0 || !m->text)
 		return rc;
 	m->cap = m->text_len / MANIFEST_LINE_MIN + 1; /* at least this many bytes a line: no count pass */
 	m->v = xmalloc(m->cap * sizeof *m->v); /* each is written whole */
-	end = m->text + m->text_len;
-	for (line = m->text; line && line < end; line = next + 1) {
-		struct mfile f = { 0 };
-		bool ok = (next = memchr(line, '\n', (size_t)(end - line))) != NULL;
+	for (line = m->text; line < m->text + m->text_len; line = next + 1) {
 		no++;
-		if (ok && (next == line || next[-1] != '\0')) {
-			if ((ok = m->writable))
-				*next = '\0';
-		}
-		if (ok && !strcmp(line, "#checked"))
-			m->checked = true;
-		else if (ok && !strncmp(line, "!\t", 2))
-			*VEC_PUSH(m->problems, m->n_problems, m->cap_problems) = xstrdup(line + 2);
-		else if (ok && line[0] != '#' && (ok = manifest_line(line, (size_t)(next - line),
-								       m->writable, &f))) {
-			sorted = sorted && (!m->n || strcmp(m->v[m->n - 1].path, f.path) < 0);
-			*VEC_PUSH(m->v, m->n, m->cap) = f;
-		}
-		if (!ok)
+		if (!manifest_cut(m, line, &next) || !manifest_take(m, line, (size_t)(next - line), &sorted))
 			return mb_errf(err, MB_EFAIL,
 				       "the cache entry %s is damaged (line %zu of %s): remove it and run again",
 				       dir, no, MANIFEST);
