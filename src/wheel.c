@@ -770,13 +770,14 @@ struct unpack_job {
 	const char *dist;           /* the project, from the file name */
 	mode_t umask;
 	int jobs;
+	struct manifest *made;      /* gets the manifest written, not read back */
 };
 
 /* Unpack the wheel into dir on job->jobs threads, each hashing what it
  * writes, check RECORD against them all, and write their manifest. */
 static int unpack_wheel(void *ctx, const char *dir, struct mb_err *err)
 {
-	const struct unpack_job *job = ctx;
+	struct unpack_job *job = ctx;
 	int k, jobs = job->jobs > 0 ? job->jobs : 1;
 	struct manifest m = { 0 }, *parts = xcalloc((size_t)jobs, sizeof *parts);
 	struct hashing *hs = xcalloc((size_t)jobs, sizeof *hs);
@@ -808,7 +809,10 @@ static int unpack_wheel(void *ctx, const char *dir, struct mb_err *err)
 	if (rc == 0)
 		rc = manifest_write(dir, &m, err);
 	free(distinfo);
-	manifest_free(&m);
+	if (rc == 0) /* the caller's now, instead of reading the file back */
+		*job->made = m;
+	else
+		manifest_free(&m);
 	names_free(&exec);
 	free(hooks);
 	free(hs);
@@ -1394,9 +1398,12 @@ int mb_wheel_install(const struct mb_stage_ctx *ctx, const char *wheel, const ch
 	job.dist = in.name.dist;
 	job.umask = in.umask;
 	job.jobs = ctx->jobs < online_cpus() ? ctx->jobs : online_cpus();
+	job.made = &in.m;
 	in.jobs = job.jobs;
 	entry = mb_cache_unpacked(ctx->cache, sha256, unpack_wheel, &job, err);
-	rc = entry ? manifest_read(entry, &in.m, err) : -err->code;
+	rc = entry ? 0 : -err->code;
+	if (rc == 0 && in.m.n == 0) /* the entry was there already: read its manifest */
+		rc = manifest_read(entry, &in.m, err);
 	in.entry = entry;
 	if (rc == 0 && (rc = find_distinfo(&in.m, in.name.dist, &in.distinfo, err)) == 0) {
 		in.datadir = xasprintf("%.*s.data", (int)(strlen(in.distinfo) - 10), in.distinfo);
