@@ -17,7 +17,7 @@
 	X(read_data_block) X(error_string) X(set_error) X(format) X(filter_count) \
 	X(entry_filetype) X(entry_pathname) X(entry_pathname_utf8) X(entry_hardlink) \
 	X(entry_symlink) X(entry_perm) X(entry_size) X(entry_mtime) X(entry_mtime_nsec) \
-	X(entry_mtime_is_set)
+	X(entry_mtime_is_set) X(version_details)
 
 struct mb_la {
 #define MB_ARCHIVE_MEMBER(f) __typeof__(archive_##f) *f;
@@ -25,7 +25,7 @@ struct mb_la {
 #undef MB_ARCHIVE_MEMBER
 };
 
-/* Bind every function: MB_EHOST naming the library when it cannot be
+/* Bind every function (src/link/lazy.c or linked.c, as the build chose): MB_EHOST naming the library when it cannot be
  * loaded (libarchive13 is not installed). */
 int mb_la_open(struct mb_la *la, struct mb_err *err);
 

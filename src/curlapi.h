@@ -12,7 +12,7 @@
 	X(global_init) X(global_cleanup) X(getdate) \
 	X(easy_init) X(easy_setopt) X(easy_getinfo) X(easy_cleanup) X(easy_strerror) \
 	X(multi_init) X(multi_add_handle) X(multi_remove_handle) X(multi_perform) \
-	X(multi_poll) X(multi_info_read) X(multi_cleanup)
+	X(multi_poll) X(multi_info_read) X(multi_cleanup) X(version_info)
 
 struct mb_curl {
 #define MB_CURL_MEMBER(f) __typeof__(curl_##f) *f;
@@ -23,6 +23,8 @@ struct mb_curl {
 /* Bind every function, and curl_global_init(): MB_EHOST naming the library
  * when it cannot be loaded (libcurl4 is not installed). */
 int mb_curl_open(struct mb_curl *api, struct mb_err *err);
+/* Fill the table only: src/link/lazy.c or linked.c, as the build chose. */
+int mb_curl_bind(struct mb_curl *api, struct mb_err *err);
 /* curl_global_cleanup(); the library stays loaded (dl.h). */
 void mb_curl_close(struct mb_curl *api);
 
