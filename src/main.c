@@ -1,11 +1,13 @@
 /* Argument parsing and command dispatch; nothing else. */
 #include <locale.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "err.h"
+#include "libs.h"
 
 #ifndef MB_VERSION_STRING
 #define MB_VERSION_STRING "0.1.0"
@@ -38,6 +40,21 @@ static void usage(FILE *out)
 	      "5 build, 6 host requirement, 7 lock.\n", out);
 }
 
+/* --version --verbose: how it was built, and each library's own version. */
+static void print_version(bool verbose)
+{
+	struct mb_lib_version libs[MB_N_LIBS];
+	size_t i;
+
+	printf("mambaboot %s\n", MB_VERSION_STRING);
+	if (!verbose)
+		return;
+	printf("build: %s, %s\n", mb_build_kind(), mb_libs_binding);
+	mb_libs_versions(libs);
+	for (i = 0; i < MB_N_LIBS; i++)
+		printf("%s: %s\n", libs[i].name, libs[i].text);
+}
+
 static int fail(const struct mb_err *err)
 {
 	fprintf(stderr, "mambaboot: error: %s\n", err->msg);
@@ -67,7 +84,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		printf("mambaboot %s\n", MB_VERSION_STRING);
+		print_version(argc > 2 && (strcmp(argv[2], "--verbose") == 0 ||
+					   strcmp(argv[2], "-v") == 0));
 		return 0;
 	}
 	for (i = 0; i < N_COMMANDS; i++)
