@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cacert.h"
 #include "curlapi.h"
 #include "hashpipe.h"
 #include "util.h"
@@ -92,7 +93,8 @@ struct fetch_ctx {
 	const struct mb_fetch_opts *o;
 	struct tuning t;
 	uint32_t rng;
-	const char *cainfo;
+	struct mb_ca ca;
+	struct mb_err ca_err;       /* why there is no CA bundle: HTTPS sources fail */
 	int active;
 };
 
@@ -524,8 +526,10 @@ static CURL *make_easy(struct job *j, const char *url)
 	set_protocols(api, e);
 	api->easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	api->easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (c->cainfo)
-		api->easy_setopt(e, CURLOPT_CAINFO, c->cainfo);
+	if (c->ca.file)
+		api->easy_setopt(e, CURLOPT_CAINFO, c->ca.file);
+	if (c->ca.dir)
+		api->easy_setopt(e, CURLOPT_CAPATH, c->ca.dir);
 	api->easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, (long)LOW_SPEED_BYTES);
 	api->easy_setopt(e, CURLOPT_LOW_SPEED_TIME, c->t.stall_s);
 	api->easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
@@ -555,6 +559,8 @@ static int open_curl(struct fetch_ctx *c)
 	return 0;
 }
 
+static void next_source(struct job *j, const char *why);
+
 static void start_request(struct job *j)
 {
 	const char *url;
@@ -568,6 +574,10 @@ static void start_request(struct job *j)
 		return;
 	}
 	url = j->sources[j->src];
+	if (j->ctx->ca_err.code && scheme_is(url, "https")) {
+		next_source(j, j->ctx->ca_err.msg);
+		return;
+	}
 	j->easy = make_easy(j, url);
 	if (!j->easy) {
 		job_fail(j, MB_EFAIL, "%s: cannot create a transfer (libcurl)", job_name(j));
@@ -1044,19 +1054,6 @@ static int check_inputs(const struct mb_fetch_opts *o, struct mb_fetch_item *ite
 	return 0;
 }
 
-static const char *ca_bundle(const struct mb_fetch_opts *o)
-{
-	const char *v;
-
-	if (o->cacert)
-		return o->cacert;
-	if ((v = getenv("SSL_CERT_FILE")) && *v)
-		return v;
-	if ((v = getenv("CURL_CA_BUNDLE")) && *v)
-		return v;
-	return NULL;
-}
-
 int mb_fetch_artifacts(const struct mb_fetch_opts *o, struct mb_fetch_item *items,
 		       size_t n, struct mb_err *err)
 {
@@ -1071,7 +1068,7 @@ int mb_fetch_artifacts(const struct mb_fetch_opts *o, struct mb_fetch_item *item
 		return rc;
 	c.o = o;
 	load_tuning(o, &c.t);
-	c.cainfo = ca_bundle(o);
+	mb_ca_find(o->cacert, &c.ca, &c.ca_err);
 	c.rng = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16) ^ (uint32_t)(uintptr_t)&c;
 	if (!getcwd(cwd, sizeof cwd))
 		snprintf(cwd, sizeof cwd, "/");

@@ -39,7 +39,7 @@ struct mb_fetch_opts {
 	bool offline;                 /* cache and mirrors only */
 	bool allow_unpinned;          /* else an artifact without sha256 is refused */
 	int jobs;                     /* transfers at once; 0: MB_FETCH_DEFAULT_JOBS */
-	const char *cacert;           /* CA bundle; NULL: $SSL_CERT_FILE, $CURL_CA_BUNDLE, system */
+	const char *cacert;           /* CA bundle; NULL: the environment, then the host's (cacert.h) */
 	/* How long to wait for an entry another process is fetching (it holds
 	 * CACHE/partial/<hex>.lock), in seconds; <0: for ever.  Not "0 means
 	 * the default": 0 gives up at once, so set it (cli_fetch_opts does). */
