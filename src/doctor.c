@@ -13,6 +13,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "cacert.h"
 #include "spawn.h"
 #include "util.h"
 #include "version.h"
@@ -73,6 +74,25 @@ static char *version_after(const char *text, const char *marker)
 	return n ? xstrndup(p, n) : NULL;
 }
 
+/* A static binary has no glibc of its own: the host's is the one that its
+ * dynamic loader, at the path the x86_64 ABI fixes, belongs to.  The
+ * loader names it: "ld.so (GNU libc) stable release version 2.17". */
+static char *loader_glibc(void)
+{
+	static const char loader[] = "/lib64/ld-linux-x86-64.so.2", tag[] = " release version ";
+	struct mb_err err = { 0 };
+	char *buf, *p, *found = NULL;
+	size_t len;
+
+	if (read_file(loader, (size_t)16 << 20, &buf, &len, &err) < 0)
+		return NULL; /* no glibc here (Alpine): nothing to report */
+	for (p = buf; !found && (p = memchr(p, tag[0], len - (size_t)(p - buf))); p++)
+		if ((size_t)(buf + len - p) > sizeof tag && !memcmp(p, tag, sizeof tag - 1))
+			found = version_after(p, tag + 1);
+	free(buf);
+	return found;
+}
+
 char *mb_host_glibc(void)
 {
 	/* For tests, and for judging a target host from another machine. */
@@ -86,7 +106,7 @@ char *mb_host_glibc(void)
 	if (n > 0 && n <= sizeof buf)
 		return version_after(buf, "glibc");
 #endif
-	return NULL; /* not glibc (musl): nothing to report */
+	return loader_glibc();
 }
 
 static void probe_nvcc(struct mb_facts *f)
@@ -376,18 +396,23 @@ static void judge_network(struct mb_checks *out)
 {
 	static const char *const proxies[] = { "https_proxy", "HTTPS_PROXY", "http_proxy",
 					       "no_proxy", NULL };
-	static const char *const cas[] = { "SSL_CERT_FILE", "CURL_CA_BUNDLE", NULL };
+	struct mb_ca ca;
+	struct mb_err err = { 0 };
+	char found[600];
 	size_t i;
 
 	for (i = 0; proxies[i]; i++)
 		if (getenv(proxies[i]))
 			add_check(out, proxies[i], MB_CHECK_OK, getenv(proxies[i]), NULL);
-	for (i = 0; cas[i]; i++) {
-		const char *v = getenv(cas[i]);
-		if (v)
-			add_check(out, cas[i], access(v, R_OK) == 0 ? MB_CHECK_OK : MB_CHECK_FAIL, v,
-				  "the CA bundle named there cannot be read: fix the path or unset it");
+	if (mb_ca_find(NULL, &ca, &err) < 0) {
+		add_check(out, "CA bundle", MB_CHECK_WARN, "none",
+			  "HTTPS downloads fail without one: pass --cacert FILE or set SSL_CERT_FILE");
+		return;
 	}
+	snprintf(found, sizeof found, "%s (%s)", ca.file ? ca.file : ca.dir, ca.from);
+	add_check(out, "CA bundle",
+		  access(ca.file ? ca.file : ca.dir, R_OK) == 0 ? MB_CHECK_OK : MB_CHECK_FAIL, found,
+		  "the CA bundle named there cannot be read: fix the path or unset it");
 }
 
 static void judge_host(const struct mb_facts *f, const struct ynode *root, struct mb_checks *out)
