@@ -12,9 +12,10 @@
 
 #include "util.h"
 
-#ifdef __linux__
-#include <linux/fs.h> /* FICLONE */
-#endif
+/* Linux 4.5's ioctl that shares a file's blocks (linux/fs.h, whose
+ * headers clash with musl's).  Any failure, as on older kernels or file
+ * systems without it, falls back to a hard link or a copy. */
+#define MB_FICLONE _IOW(0x94, 9, int)
 
 int mkdir_p(const char *path, mode_t mode, struct mb_err *err)
 {
@@ -173,12 +174,11 @@ int copy_file(const char *src, const char *dst, struct mb_err *err)
 static int try_reflink(int sdir, const char *src, int ddir, const char *dst,
 		       struct mb_err *err)
 {
-#ifdef FICLONE
 	int in, out, rc = open_pair(sdir, src, ddir, dst, &in, &out, err);
 
 	if (rc < 0)
 		return rc;
-	rc = ioctl(out, FICLONE, in) < 0 ? -1 : 0;
+	rc = ioctl(out, MB_FICLONE, in) < 0 ? -1 : 0;
 	close(in);
 	if (rc < 0) {
 		close(out);
@@ -186,10 +186,6 @@ static int try_reflink(int sdir, const char *src, int ddir, const char *dst,
 		return 1; /* not supported here: try the next way */
 	}
 	return close_out(out, ddir, dst, 0, err);
-#else
-	(void)sdir, (void)src, (void)ddir, (void)dst, (void)err;
-	return 1;
-#endif
 }
 
 int clone_at(int sdir, const char *src, int ddir, const char *dst, enum mb_link_mode *mode,
