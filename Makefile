@@ -1,5 +1,6 @@
 # mambaboot: `make`, `make test`, `make asan`, `make fuzz`, `make bench`,
-# `make install PREFIX=/usr/local DESTDIR=`, `make clean`.
+# `make static`, `make dist`, `make install PREFIX=/usr/local DESTDIR=`,
+# `make clean`.
 
 PKGS      := libcurl libarchive libcrypto yaml-0.1 jansson
 DEB_PKGS  := libcurl4-openssl-dev libarchive-dev libssl-dev libyaml-dev libjansson-dev libbz2-dev
@@ -13,11 +14,12 @@ FUZZ_SECONDS ?= 20
 
 # libcurl and libarchive are dlopen()ed when first needed (src/dl.h says
 # why); `make LIBS=linked` links them instead, as a static build must.
+# The choice is which of src/link/lazy.c and src/link/linked.c is built.
 LAZY_PKGS := libcurl libarchive
 LIBS      ?= lazy
+LINK_SRC  := src/link/$(LIBS).c
 LINK_PKGS := $(if $(filter linked,$(LIBS)),$(PKGS),$(filter-out $(LAZY_PKGS),$(PKGS)))
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
-              $(if $(filter linked,$(LIBS)),-DMB_LINKED_LIBS)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null) -lbz2 -pthread -ldl
 # Unit tests may call the libraries themselves (to write test archives).
 TEST_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lbz2 -pthread -ldl
@@ -25,7 +27,7 @@ MB_CFLAGS  := -std=c11 -pthread -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L 
               -DMB_VERSION_STRING='"$(VERSION)"' $(PKG_CFLAGS)
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-SRC      := $(sort $(wildcard src/*.c))
+SRC      := $(sort $(wildcard src/*.c)) $(LINK_SRC)
 CORE_SRC := $(filter-out src/main.c,$(SRC))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_HDRS := $(wildcard tests/unit/*.h)
@@ -39,7 +41,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 ASAN_UNIT := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all deps test unit asan fuzz bench install clean
+.PHONY: all deps test unit asan fuzz bench install clean static dist
 all: mambaboot
 
 # A missing library is named, with the Debian packages that provide it.
@@ -62,8 +64,10 @@ build/tests/%: tests/unit/%.c $(CORE_OBJ) $(TEST_HDRS)
 
 unit: $(UNIT_BIN)
 
+# MB=build/static/mambaboot runs the integration tests against that binary.
+MB ?= ./mambaboot
 test: mambaboot $(UNIT_BIN)
-	@tests/run.sh --bin ./mambaboot --unit build/tests
+	@tests/run.sh --bin $(MB) --unit build/tests
 
 # The same suite, everything built with AddressSanitizer + UBSan.
 build/asan/obj/%.o: src/%.c | deps
@@ -90,6 +94,34 @@ build/fuzz/%: tests/fuzz/%.c $(CORE_SRC)
 fuzz: $(FUZZ_BIN)
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
+# One static x86_64 executable (musl), for any Linux from 3.10 on: the
+# libraries come from Debian's source packages, built once outside the
+# tree by scripts/static-deps.sh, which prints where they are.
+STATIC_CC   ?= musl-gcc
+STATIC_OBJ  := $(patsubst src/%.c,build/static/obj/%.o,$(sort $(wildcard src/*.c)) src/link/linked.c)
+STATIC_PC    = PKG_CONFIG_LIBDIR=$(STATIC_ROOT)/lib/pkgconfig pkg-config --static
+STATIC_MUSL := $(shell dpkg-query -W -f='$${Version}' musl-tools 2>/dev/null)
+
+static:
+	@root=$$(scripts/static-deps.sh) && \
+	  $(MAKE) --no-print-directory build/static/mambaboot STATIC_ROOT=$$root
+
+build/static/obj/%.o: src/%.c
+	@test -n "$(STATIC_ROOT)" || { echo "use 'make static'" >&2; exit 1; }
+	@mkdir -p $(@D)
+	$(STATIC_CC) $(filter-out $(PKG_CFLAGS),$(MB_CFLAGS)) -I$(STATIC_ROOT)/include \
+	  -DMB_BUILD_KIND='"static, musl $(STATIC_MUSL)"' $(CFLAGS) -MMD -MP -c -o $@ $<
+
+build/static/mambaboot: $(STATIC_OBJ)
+	$(STATIC_CC) -static $(CFLAGS) $(LDFLAGS) -o $@ $(STATIC_OBJ) \
+	  $$($(STATIC_PC) --libs libcurl libarchive libcrypto yaml-0.1 jansson) -lbz2 -pthread
+
+# The release: the static binary, the man page and share/mambaboot, with
+# a SHA256SUMS, in mambaboot-VERSION-x86_64-linux.tar.gz.
+DIST := mambaboot-$(VERSION)-x86_64-linux
+dist: static
+	@scripts/make-dist.sh build/static/mambaboot $(VERSION) build/$(DIST).tar.gz
+
 bench: mambaboot
 	@tests/bench/run.sh
 
@@ -104,4 +136,4 @@ install: mambaboot
 clean:
 	rm -rf build mambaboot tests/out
 
--include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d) $(STATIC_OBJ:.o=.d)
