@@ -33,6 +33,10 @@ run_mb_libs() {
 	if [ -n "$_libs_had" ]; then LD_LIBRARY_PATH=$_libs_old; else unset LD_LIBRARY_PATH; fi
 }
 
+# mb_lazy: the binary loads libcurl and libarchive on first use (the
+# dynamic build), so a broken one on the library path can be tried.
+mb_lazy() { "$MB" --version --verbose 2>/dev/null | grep -q 'loaded on first use'; }
+
 # stub_lib DIR SONAME: DIR/SONAME is a file that is no library, and
 # DIR/empty/SONAME a library that has none of the functions.
 stub_lib() {
