@@ -66,7 +66,7 @@ unit: $(UNIT_BIN)
 
 # MB=build/static/mambaboot runs the integration tests against that binary.
 MB ?= ./mambaboot
-test: mambaboot $(UNIT_BIN)
+test: mambaboot $(UNIT_BIN) static
 	@tests/run.sh --bin $(MB) --unit build/tests
 
 # The same suite, everything built with AddressSanitizer + UBSan.
@@ -81,7 +81,7 @@ build/asan/tests/%: tests/unit/%.c $(ASAN_CORE) $(TEST_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(MB_CFLAGS) -O1 -g $(SAN_FLAGS) -iquote src -o $@ $< $(ASAN_CORE) $(TEST_LIBS) -lcmocka
 
-asan: build/asan/mambaboot $(ASAN_UNIT)
+asan: build/asan/mambaboot $(ASAN_UNIT) static
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  tests/run.sh --bin build/asan/mambaboot --unit build/asan/tests
 
@@ -106,14 +106,17 @@ static:
 	@root=$$(scripts/static-deps.sh) && \
 	  $(MAKE) --no-print-directory build/static/mambaboot STATIC_ROOT=$$root
 
-build/static/obj/%.o: src/%.c
+# The libraries' stamp: new libraries (another KEY) rebuild and relink.
+STATIC_STAMP = $(STATIC_ROOT)/../done
+
+build/static/obj/%.o: src/%.c $(STATIC_STAMP)
 	@test -n "$(STATIC_ROOT)" || { echo "use 'make static'" >&2; exit 1; }
 	@mkdir -p $(@D)
 	$(STATIC_CC) $(filter-out $(PKG_CFLAGS),$(MB_CFLAGS)) -I$(STATIC_ROOT)/include \
 	  -DMB_BUILD_KIND='"static, musl $(STATIC_MUSL)"' $(CFLAGS) -MMD -MP -c -o $@ $<
 
-build/static/mambaboot: $(STATIC_OBJ)
-	$(STATIC_CC) -static $(CFLAGS) $(LDFLAGS) -o $@ $(STATIC_OBJ) \
+build/static/mambaboot: $(STATIC_OBJ) $(STATIC_STAMP)
+	$(STATIC_CC) -static $(CFLAGS) $(LDFLAGS) -o $@ $(STATIC_ROOT)/lib/mimalloc.o $(STATIC_OBJ) \
 	  $$($(STATIC_PC) --libs libcurl libarchive libcrypto yaml-0.1 jansson) -lbz2 -pthread
 
 # The release: the static binary, the man page and share/mambaboot, with
