@@ -76,6 +76,26 @@ expect_rc "chroot: installs a .conda and a .tar.bz2 over HTTPS (CA found at the 
 in_root verify --prefix /p
 expect_rc "chroot: the prefix verifies" 0
 
+# DNS through /etc/resolv.conf (musl's resolver, in the binary): a name
+# that only the test's DNS server on 127.0.0.1:53 knows, over plain HTTP.
+python3 "$MB_ROOT/tests/servers/dnsserver.py" --name mirror.test --log "$T_TMP/dns.log" \
+	--ready "$T_TMP/dns.ready" 2> "$T_TMP/dns.err" &
+DNS_PID=$!
+i=0; while [ ! -e "$T_TMP/dns.ready" ] && kill -0 $DNS_PID 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+if [ -e "$T_TMP/dns.ready" ]; then
+	echo "nameserver 127.0.0.1" > "$ROOT/etc/resolv.conf"
+	mkdir -p "$ROOT/r2"
+	sed "s|https://localhost:$NGX_HTTPS/|http://mirror.test:$NGX_HTTP/|" "$ROOT/r/ca-certificates.yaml" \
+		> "$ROOT/r2/ca-certificates.yaml"
+	in_root install --recipes /r2 --prefix /p4 --cache /c4 ca-certificates
+	expect_rc "chroot: a host name resolved through /etc/resolv.conf" 0
+	grep -q '^mirror.test$' "$T_TMP/dns.log" && ok "the name was asked of the server in resolv.conf" ||
+		fail "DNS query seen" "$(cat "$T_TMP/dns.log" 2>/dev/null)"
+	kill $DNS_PID
+else
+	ok "# SKIP no DNS server on 127.0.0.1:53: $(tail -n 1 "$T_TMP/dns.err")"
+fi
+
 in_root oldkernel install --recipes /r --prefix /p3 --cache /c3 ca-certificates xtensor-io
 expect_rc "old kernel: the same install works with no system call after 3.10" 0
 in_root oldkernel verify --prefix /p3
