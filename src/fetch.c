@@ -22,6 +22,7 @@
 
 #include "curlapi.h"
 #include "hashpipe.h"
+#include "lock.h"
 #include "util.h"
 
 #ifndef MB_VERSION_STRING
@@ -1036,10 +1037,7 @@ static int check_inputs(const struct mb_fetch_opts *o, struct mb_fetch_item *ite
 	for (i = 0; i < n; i++) {
 		const struct mb_artifact *a = items[i].artifact;
 		if (!mb_artifact_pinned(a) && !o->allow_unpinned)
-			return mb_errf(err, MB_EINPUT,
-				       "%s%s%s is unpinned (no sha256): pass --allow-unpinned to fetch it",
-				       items[i].label ? items[i].label : "", items[i].label ? ": " : "",
-				       a->filename);
+			return mb_lock_unpinned_err(err, items[i].label, a->filename);
 	}
 	return 0;
 }
