@@ -13,7 +13,7 @@
 #include "yemit.h"
 #include "ytree.h"
 
-static const char *const lock_sources[] = { "repodata", "pep691", "pep503", NULL };
+static const char *const lock_sources[] = { "repodata", "shards", "pep691", "pep503", NULL };
 
 void mb_lock_free(struct mb_lock *lk)
 {
@@ -81,7 +81,7 @@ static int read_entry(const char *path, const struct ynode *m, struct mb_lock *l
 	date = entry_string(m, "date");
 	if (!url || !sha || !is_hex64(sha) || !known_source(source) || !index || !date)
 		return ynode_err(err, path, m,
-				 "a lock entry needs url, sha256 (64 hex digits), source (repodata, pep691 or pep503), index and date; run 'mambaboot lock' again");
+				 "a lock entry needs url, sha256 (64 hex digits), source (repodata, shards, pep691 or pep503), index and date; run 'mambaboot lock' again");
 	if (size && (strtoll(size, &end, 10) < 0 || *end))
 		return ynode_err(err, path, m, "'size' must be a non-negative integer");
 	if (mb_lock_find(lk, url))

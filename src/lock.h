@@ -6,8 +6,9 @@
  *   - url: https://conda.anaconda.org/conda-forge/linux-64/x-1.0-0.conda
  *     sha256: <64 hex>
  *     size: 1234               # when the index gives one
- *     source: repodata         # repodata | pep691 | pep503
+ *     source: repodata         # repodata | shards (CEP 16) | pep691 | pep503
  *     index: https://conda.anaconda.org/conda-forge/linux-64/repodata.json.zst
+ *                              # (for shards: the repodata_shards.msgpack.zst)
  *     date: 2026-12-04T20:41:07Z   # when this digest was first seen
  *
  * mb_recipe_set_load applies it: an artifact without sha256/tree_sha256
@@ -34,7 +35,7 @@ struct mb_lock_entry {
 	char *url;
 	char sha256[65];
 	int64_t size;    /* -1: the index gave none */
-	char *source;    /* "repodata", "pep691" or "pep503" */
+	char *source;    /* "repodata", "shards", "pep691" or "pep503" */
 	char *index;     /* the URL the digest was read from */
 	char *date;      /* UTC, ISO 8601 */
 };

@@ -12,10 +12,11 @@
 #include "archive.h"
 #include "fetch.h"
 #include "repodata.h"
+#include "shards.h"
 #include "simpleindex.h"
 #include "util.h"
 
-enum { PAGE_MAX = 64 << 20 };
+enum { PAGE_MAX = 64 << 20, SHARDS_MAX = 256 << 20 };
 
 /* An artifact to lock, and what the indexes said of it. */
 struct want {
@@ -78,7 +79,6 @@ struct repo_query {
 	struct mb_repodata_scan *scan;
 	const char **names;
 	size_t n_names;
-	FILE *tmp;            /* the .zst while it downloads */
 };
 
 static bool same_dir(const char *url, const char *base)
@@ -120,23 +120,38 @@ static int scan_data(void *ctx, const char *p, size_t n, struct mb_err *err)
 
 static void tmp_restart(void *ctx)
 {
-	struct repo_query *q = ctx;
+	FILE *f = ctx;
 
-	rewind(q->tmp);
-	if (ftruncate(fileno(q->tmp), 0) < 0)
-		clearerr(q->tmp);
+	rewind(f);
+	if (ftruncate(fileno(f), 0) < 0)
+		clearerr(f);
 }
 
 static int tmp_data(void *ctx, const char *p, size_t n, struct mb_err *err)
 {
-	struct repo_query *q = ctx;
-
-	if (fwrite(p, 1, n, q->tmp) != n)
+	if (fwrite(p, 1, n, ctx) != n)
 		return mb_errno(err, MB_EFAIL, errno, "cannot write a temporary file");
 	return 0;
 }
 
-/* Data an index served that cannot be read: exit 3, naming the URL. */
+/* GET url into a new temporary file (*path, to unlink): 0, 1 when the
+ * server has no such file, or an error. */
+static int fetch_to_tmp(struct run *r, const char *url, char **path)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	struct mb_fetch_sink sink = { tmp_restart, tmp_data, NULL };
+	int fd, rc;
+
+	*path = xasprintf("%s/mambaboot-index-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	if ((fd = mkstemp(*path)) < 0)
+		return mb_errno(r->err, MB_EFAIL, errno, "cannot create %s", *path);
+	sink.ctx = fdopen(fd, "w+");
+	rc = mb_fetch_get(&r->fo, url, NULL, &sink, r->err);
+	if (fclose(sink.ctx) != 0 && rc == 0)
+		rc = mb_errno(r->err, MB_EFAIL, errno, "cannot write %s", *path);
+	return rc;
+}
+
 static int bad_index(struct run *r, const char *url)
 {
 	char why[MB_ERR_MSG_MAX];
@@ -147,24 +162,11 @@ static int bad_index(struct run *r, const char *url)
 
 /* repodata.json.zst: downloaded to a temporary file, then decompressed
  * through libarchive into the scanner.  Returns 1 when the channel has none. */
-static int read_zst(struct repo_query *q, char *url)
+static int read_zst(struct repo_query *q, const char *url)
 {
-	struct mb_fetch_sink sink = { tmp_restart, tmp_data, q };
-	char path[] = "/tmp/mambaboot-repodata-XXXXXX";
-	const char *tmpdir = getenv("TMPDIR");
-	char *tpath = tmpdir && *tmpdir ? xasprintf("%s/mambaboot-repodata-XXXXXX", tmpdir)
-				       : xstrdup(path);
-	int fd = mkstemp(tpath), rc;
+	char *tpath;
+	int rc = fetch_to_tmp(q->r, url, &tpath);
 
-	if (fd < 0) {
-		rc = mb_errno(q->r->err, MB_EFAIL, errno, "cannot create %s", tpath);
-		free(tpath);
-		return rc;
-	}
-	q->tmp = fdopen(fd, "w+");
-	rc = mb_fetch_get(&q->r->fo, url, NULL, &sink, q->r->err);
-	if (rc == 0 && fflush(q->tmp) != 0)
-		rc = mb_errno(q->r->err, MB_EFAIL, errno, "cannot write %s", tpath);
 	if (rc == 0) {
 		scan_restart(q);
 		rc = mb_archive_decode(tpath, scan_data, q, q->r->err);
@@ -173,13 +175,12 @@ static int read_zst(struct repo_query *q, char *url)
 		if (rc == -MB_EINPUT)
 			rc = bad_index(q->r, url);
 	}
-	fclose(q->tmp);
 	unlink(tpath);
 	free(tpath);
 	return rc;
 }
 
-static int read_json(struct repo_query *q, char *url)
+static int read_json(struct repo_query *q, const char *url)
 {
 	struct mb_fetch_sink sink = { scan_restart, scan_data, q };
 	int rc = mb_fetch_get(&q->r->fo, url, NULL, &sink, q->r->err);
@@ -189,9 +190,109 @@ static int read_json(struct repo_query *q, char *url)
 	return rc == -MB_EINPUT ? bad_index(q->r, url) : rc;
 }
 
-static int query_channel(struct run *r, const char *base)
+/* ---- conda: CEP 16 sharded repodata ---- */
+
+static char *dir_of(const char *url)
 {
-	struct repo_query q = { r, base, NULL, NULL, NULL, 0, NULL };
+	const char *slash = strrchr(url, '/');
+	return xstrndup(url, (size_t)(slash - url) + 1);
+}
+
+
+static int buf_data(void *ctx, const char *p, size_t n, struct mb_err *err)
+{
+	struct sbuf *b = ctx;
+
+	if (b->len + n > SHARDS_MAX)
+		return mb_errf(err, MB_EINPUT, "larger than %d MB once decompressed", SHARDS_MAX >> 20);
+	sbuf_add(b, p, n);
+	return 0;
+}
+
+/* GET a .msgpack.zst and decompress it into *out: 0, 1 (not there), or an error. */
+static int fetch_decoded(struct run *r, const char *url, struct sbuf *out)
+{
+	char *tpath;
+	int rc = fetch_to_tmp(r, url, &tpath);
+
+	out->len = 0;
+	if (rc == 0 && (rc = mb_archive_decode(tpath, buf_data, out, r->err)) == -MB_EINPUT)
+		rc = bad_index(r, url);
+	unlink(tpath);
+	free(tpath);
+	return rc;
+}
+
+/* <shards_base_url><hex>.msgpack.zst, the base resolved against the index's URL. */
+static char *shard_url(const char *index_url, const char *base, const char *hex)
+{
+	const char *host_end;
+	char *dir, *url;
+
+	if (!base)
+		base = "./shards/";
+	if (strstr(base, "://"))
+		return xasprintf("%s%s.msgpack.zst", base, hex);
+	if (base[0] == '/') {
+		host_end = strchr(strstr(index_url, "://") + 3, '/');
+		return xasprintf("%.*s%s%s.msgpack.zst", (int)(host_end - index_url), index_url, base, hex);
+	}
+	dir = dir_of(index_url);
+	url = xasprintf("%s%s%s.msgpack.zst", dir, strncmp(base, "./", 2) ? base : base + 2, hex);
+	free(dir);
+	return url;
+}
+
+static int shard_lookup(struct run *r, struct want *w, const char *index_url,
+			const struct sbuf *index)
+{
+	char *name = mb_shards_package_name(w->a->filename), *base = NULL, *url;
+	char hash[65], sha[65];
+	struct sbuf shard = { 0 };
+	int64_t size;
+	int rc = name ? mb_shards_index_find(index->s, index->len, name, hash, &base, r->err) : 0;
+
+	free(name);
+	if (rc == -MB_EINPUT)
+		return bad_index(r, index_url);
+	if (rc <= 0)
+		return rc;
+	url = shard_url(index_url, base, hash);
+	info(r, url, "reading shard");
+	rc = fetch_decoded(r, url, &shard);
+	if (rc == 0 && (rc = mb_shards_shard_find(shard.s, shard.len, w->a->filename, sha, &size,
+						  r->err)) == -MB_EINPUT)
+		rc = bad_index(r, url);
+	if (rc == 1) /* the index, not the shard: a shard's URL changes with every new build */
+		rc = record(r, w, sha, size, "shards", index_url);
+	sbuf_free(&shard);
+	free(base);
+	free(url);
+	return rc < 0 ? rc : 0;
+}
+
+/* Returns 1 when the channel has no shard index. */
+static int query_shards(struct run *r, const char *base)
+{
+	char *url = xasprintf("%srepodata_shards.msgpack.zst", base);
+	struct sbuf index = { 0 };
+	size_t i;
+	int rc;
+
+	info(r, url, "reading");
+	rc = fetch_decoded(r, url, &index);
+	for (i = 0; rc == 0 && i < r->n; i++)
+		if (r->w[i].recipe->kind == MB_KIND_CONDA && same_dir(r->w[i].a->url, base))
+			rc = shard_lookup(r, &r->w[i], url, &index);
+	sbuf_free(&index);
+	free(url);
+	return rc;
+}
+
+/* repodata.json.zst, else repodata.json */
+static int query_repodata(struct run *r, const char *base)
+{
+	struct repo_query q = { r, base, NULL, NULL, NULL, 0 };
 	char *zst = xasprintf("%srepodata.json.zst", base);
 	char *json = xasprintf("%srepodata.json", base);
 	size_t i;
@@ -201,7 +302,7 @@ static int query_channel(struct run *r, const char *base)
 	for (i = 0; i < r->n; i++)
 		if (r->w[i].recipe->kind == MB_KIND_CONDA && same_dir(r->w[i].a->url, base))
 			q.names[q.n_names++] = r->w[i].a->filename;
-	info(r, zst, "reading");
+	info(r, zst, "no sharded repodata; reading");
 	q.index = zst;
 	rc = read_zst(&q, zst);
 	if (rc == 1) {
@@ -213,13 +314,17 @@ static int query_channel(struct run *r, const char *base)
 	free(q.names);
 	free(zst);
 	free(json);
-	return rc < 0 ? rc : 0;
+	return rc;
 }
 
-static char *dir_of(const char *url)
+/* CEP 16 shards, else the whole repodata. */
+static int query_channel(struct run *r, const char *base)
 {
-	const char *slash = strrchr(url, '/');
-	return xstrndup(url, (size_t)(slash - url) + 1);
+	int rc = query_shards(r, base);
+
+	if (rc == 1)
+		rc = query_repodata(r, base);
+	return rc < 0 ? rc : 0;
 }
 
 static int lock_conda(struct run *r)

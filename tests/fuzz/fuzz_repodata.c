@@ -1,13 +1,15 @@
-/* libFuzzer: the streaming repodata scanner and the simple index page
- * reader on arbitrary bytes.  The scanner is fed in chunks whose sizes come
+/* libFuzzer: the streaming repodata scanner, the simple index page reader
+ * and the CEP 16 msgpack readers (shard index, shard) on arbitrary bytes.  The scanner is fed in chunks whose sizes come
  * from the first byte, so that keys, strings and copied-out entries are cut
  * at every place a network read could cut them; the same bytes are then
  * read as a PEP 691/503 project page. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "repodata.h"
+#include "shards.h"
 #include "simpleindex.h"
 
 static int found(void *ctx, const char *filename, const char *sha256, int64_t size,
@@ -19,6 +21,18 @@ static int found(void *ctx, const char *filename, const char *sha256, int64_t si
 	if (strlen(sha256) != 64 || size < -1 || !filename[0])
 		__builtin_trap();
 	return 0;
+}
+
+static void fuzz_shards(const uint8_t *data, size_t size)
+{
+	struct mb_err err = { 0 };
+	char hex[65], *base = NULL;
+	int64_t n;
+
+	if (mb_shards_index_find(data, size, "a", hex, &base, &err) == 1 && strlen(hex) != 64)
+		__builtin_trap();
+	free(base);
+	mb_shards_shard_find(data, size, "a-1.0-0.conda", hex, &n, &err);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -45,5 +59,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mb_repodata_scan_finish(s, &err);
 	mb_repodata_scan_free(s);
 	mb_simple_find((const char *)data, size, "a-1.0-0.conda", &hit, &err);
+	fuzz_shards(data, size);
 	return 0;
 }

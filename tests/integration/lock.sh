@@ -150,6 +150,35 @@ cp "$T_TMP/sample.yaml" "$R/sample.yaml"
 run_mb lock --recipes "$R" --index-url "$H/simple"
 cp "$L" "$T_TMP/lock.good"
 
+# a CEP 16 sharded channel (its repodata.json is garbage: only the shards can answer)
+SH=$W/www/sharded/noarch; mkdir -p "$SH"
+python3 "$MB_ROOT/tests/tools/mkshards.py" "$CH/repodata.json" "$SH"
+echo '{' > "$SH/repodata.json"
+ln -s "$CH/dependent-1.0-0.conda" "$SH/dependent-1.0-0.conda"
+printf 'name: sharded\nversion: "1"\nkind: conda\nartifacts:\n  - url: %s/sharded/noarch/dependent-1.0-0.conda\n' "$H" > "$R/sharded.yaml"
+run_mb lock --recipes "$R" sharded
+expect_rc "lock from CEP 16 sharded repodata" 0
+if python3 - "$L" "$(sha "$CH/dependent-1.0-0.conda")" "$H" <<'PY'
+import re, sys
+text, sha, h = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3]
+block = text.split("- url: " + h + "/sharded/noarch/dependent-1.0-0.conda\n")[1].split("\n- ")[0]
+assert "sha256: " + sha in block and "source: shards" in block, block
+assert "index: " + h + "/sharded/noarch/repodata_shards.msgpack.zst" in block, block
+PY
+then ok "its entry: the shard's sha256, source shards, the shard index"; else fail "sharded entry" "$(cat "$L")"; fi
+[ "$(grep -c '/sharded/noarch/shards/' "$W/logs/access.log")" -eq 1 ] && ! grep -q '/sharded/noarch/repodata.json' "$W/logs/access.log" &&
+	ok "only the one shard is read, not repodata.json" || fail "shard requests" "$(grep sharded "$W/logs/access.log")"
+run_mb fetch --recipes "$R" --cache "$T_TMP/c5" sharded
+expect_rc "the sharded lock entry verifies the download" 0
+head -c 20 "$SH/repodata_shards.msgpack.zst" > "$T_TMP/trunc" && cp "$T_TMP/trunc" "$SH/repodata_shards.msgpack.zst"
+cp "$L" "$T_TMP/lock.sharded"
+run_mb lock --recipes "$R" sharded
+expect_err "a truncated shard index: exit 3 naming it" 3 "$H/sharded/noarch/repodata_shards.msgpack.zst"
+cmp -s "$L" "$T_TMP/lock.sharded" && ok "the lock file is unchanged after the bad shard index" || fail "lock changed (shards)"
+rm "$R/sharded.yaml"
+run_mb lock --recipes "$R" --index-url "$H/simple"
+cmp -s "$L" "$T_TMP/lock.good" && ok "the sharded entry is dropped with its recipe" || fail "sharded entry kept" "$(diff "$T_TMP/lock.good" "$L")"
+
 # an artifact that no index knows stays unpinned
 printf 'name: ghost\nversion: "1"\nkind: wheel\ndepends: [python]\nartifacts:\n  - url: %s/files/ghost-1-py3-none-any.whl\n' "$H" > "$R/ghost.yaml"
 run_mb lock --recipes "$R" --index-url "$H/simple" deps sample ghost

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "repodata.h"
+#include "shards.h"
 #include "simpleindex.h"
 
 #define H64(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \
@@ -164,6 +165,38 @@ static void test_project_names(void **state)
 	free(p);
 }
 
+/* A CEP 16 shard index in the msgpack forms a writer may choose (map16,
+ * str8, bin8, uint16, float32, array16, ext) and a truncated one. */
+static void test_shard_index(void **state)
+{
+	static const char idx[] =
+		"\xde\x00\x04\xa7\x76\x65\x72\x73\x69\x6f\x6e\xcd\x00\x01\xa4\x69\x6e\x66\x6f\x82\xd9\x0f\x73\x68\x61\x72\x64\x73\x5f\x62\x61\x73\x65\x5f\x75\x72\x6c\xac\x68\x74\x74\x70\x73\x3a\x2f\x2f\x78\x2f\x73\x2f\xa1\x66\xca\x3f\x80\x00\x00"
+		"\xa4\x6a\x75\x6e\x6b\xdc\x00\x02\xd4\x01\x02\xc7\x02\x05\x61\x62\xa6\x73\x68\x61\x72\x64\x73\x82\xa5\x6e\x75\x6d\x70\x79\xc4\x20"
+		"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f"
+		"\xd9\x03\x61\x2d\x62\xc4\x20\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff";
+	struct mb_err err = { 0 };
+	char hex[65], *base = NULL, *name;
+	size_t i;
+	(void)state;
+
+	assert_int_equal(mb_shards_index_find(idx, sizeof idx - 1, "numpy", hex, &base, &err), 1);
+	assert_string_equal(hex, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+	assert_string_equal(base, "https://x/s/");
+	free(base);
+	assert_int_equal(mb_shards_index_find(idx, sizeof idx - 1, "scipy", hex, &base, &err), 0);
+	free(base);
+	for (i = 0; i < sizeof idx - 1; i++) { /* every truncation is an error or not found */
+		int rc = mb_shards_index_find(idx, i, "a-b", hex, &base, &err);
+		free(base);
+		if (rc == 1)
+			fail_msg("found in %zu of %zu bytes", i, sizeof idx - 1);
+	}
+	name = mb_shards_package_name("ca-certificates-2024.7.4-hbcca054_0.conda");
+	assert_string_equal(name, "ca-certificates");
+	free(name);
+	assert_null(mb_shards_package_name("nodash.conda"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +205,7 @@ int main(void)
 		cmocka_unit_test(test_pep691),
 		cmocka_unit_test(test_pep503),
 		cmocka_unit_test(test_project_names),
+		cmocka_unit_test(test_shard_index),
 	};
 	return cmocka_run_group_tests_name("lockread", tests, NULL, NULL);
 }
