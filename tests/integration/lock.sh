@@ -122,7 +122,7 @@ expect_rc "lock, then install without --allow-unpinned" 0
 	ok "the locked conda package and wheel are installed" || fail "installed files" "$(find "$T_TMP/p1" -maxdepth 3 | head -20)"
 
 # wrong bytes behind a locked URL: exit 4, nothing installed
-rm "$W/www/files/$S1"; cp "$WH/$S1" "$W/www/files/$S1"; printf 'x' | dd of="$W/www/files/$S1" bs=1 seek=100 conv=notrunc 2>/dev/null
+rm "$W/www/files/$S1"; head -c "$SIZE1" /dev/urandom > "$W/www/files/$S1" # the locked size, other bytes
 run_mb install --recipes "$R" --prefix "$T_TMP/p2" --cache "$T_TMP/c2"
 expect_err "bytes that differ from the locked sha256 give exit 4" 4 "$S1"
 [ ! -e "$T_TMP/p2/conda-meta/dependency-1.0-0.json" ] && [ -z "$(ls "$T_TMP"/p2/lib/python3*/site-packages 2>/dev/null)" ] &&
@@ -210,7 +210,7 @@ rm "$R/bad.yaml"
 
 # an index that drops the connection (faultserver), after its retries
 FS=$T_TMP/fault; mkdir -p "$FS"
-cp "$CH/repodata.json" "$FS/repodata.json"
+ln -s "$CH/repodata.json" "$FS/repodata.json"
 start_faultserver "$FS"
 printf 'name: reset\nversion: "1"\nkind: conda\nartifacts:\n  - url: http://127.0.0.1:%s/reset/dependency-1.0-0.conda\n' "$FAULT_PORT" > "$R/reset.yaml"
 run_mb lock --recipes "$R" reset
