@@ -941,3 +941,38 @@ int mb_archive_extract_conda(const char *path, const char *dest, struct mb_err *
 	unpack_free(&u);
 	return rc;
 }
+
+/* ---- a compressed stream, not an archive ---- */
+
+int mb_archive_decode(const char *path, mb_archive_data_fn data, void *ctx,
+		      struct mb_err *err)
+{
+	struct mb_la la;
+	struct archive *a;
+	struct archive_entry *e;
+	char *buf;
+	la_ssize_t n;
+	int rc;
+
+	if ((rc = mb_la_open(&la, err)) < 0)
+		return rc;
+	a = la.read_new();
+	la.read_support_filter_all(a);
+	la.read_support_format_raw(a);
+	if (la.read_open_filename(a, path, 1 << 16) != ARCHIVE_OK ||
+	    la.read_next_header(a, &e) != ARCHIVE_OK) {
+		rc = mb_errf(err, MB_EINPUT, "cannot decompress %s: %s", path,
+			     la.error_string(a) ? la.error_string(a) : "unknown format");
+		la.read_free(a);
+		return rc;
+	}
+	buf = xmalloc(1 << 20);
+	while (rc == 0 && (n = la.read_data(a, buf, 1 << 20)) > 0)
+		rc = data(ctx, buf, (size_t)n, err);
+	if (rc == 0 && n < 0)
+		rc = mb_errf(err, MB_EINPUT, "cannot decompress %s: %s", path,
+			     la.error_string(a) ? la.error_string(a) : "corrupt data");
+	free(buf);
+	la.read_free(a);
+	return rc;
+}

@@ -3,6 +3,8 @@
 #ifndef MB_ARCHIVE_H
 #define MB_ARCHIVE_H
 
+#include <stddef.h>
+
 #include "err.h"
 
 enum {
@@ -44,5 +46,13 @@ int mb_archive_extract_jobs(const char *path, const char *dest, unsigned flags, 
  * wherever it sits and in whatever order, is unpacked into dest as it
  * streams by (no temporary copy). */
 int mb_archive_extract_conda(const char *path, const char *dest, struct mb_err *err);
+
+/* Decompress the file at path (zstd, gzip, bzip2, xz: libarchive's
+ * filters; a file that is not compressed passes as it is), handing the
+ * bytes to data() in order, 1 MiB at a time: repodata.json.zst.  A data()
+ * error stops it; corrupt input is MB_EINPUT. */
+typedef int (*mb_archive_data_fn)(void *ctx, const char *p, size_t n, struct mb_err *err);
+int mb_archive_decode(const char *path, mb_archive_data_fn data, void *ctx,
+		      struct mb_err *err);
 
 #endif

@@ -44,6 +44,7 @@ static const struct optdef optdefs[] = {
 	{ "skip-checks", no_argument, LONG_ONLY + 10, OPT_SKIP_CHECKS },
 	{ "lock-timeout", required_argument, LONG_ONLY + 11, OPT_LOCK_TIMEOUT },
 	{ "compile", no_argument, LONG_ONLY + 12, OPT_COMPILE },
+	{ "index-url", required_argument, LONG_ONLY + 13, OPT_INDEX_URL },
 };
 #define N_OPTDEFS (sizeof optdefs / sizeof optdefs[0])
 
@@ -93,6 +94,9 @@ static int apply(int val, const char *arg, struct mb_opts *o, struct mb_err *err
 	case LONG_ONLY + 10: o->skip_checks = true; return 0;
 	case LONG_ONLY + 11: return parse_seconds(arg, o, err);
 	case LONG_ONLY + 12: o->compile = true; return 0;
+	case LONG_ONLY + 13:
+		*VEC_PUSH(o->index_urls, o->n_index_urls, o->cap_index_urls) = arg;
+		return 0;
 	}
 	return mb_errf(err, MB_EFAIL, "internal: unhandled option %d", val);
 }
@@ -167,6 +171,7 @@ int cli_parse(const struct mb_cmd *cmd, int argc, char **argv, struct mb_opts *o
 void cli_opts_free(struct mb_opts *opts)
 {
 	free(opts->mirrors);
+	free(opts->index_urls);
 	free(opts->args);
 }
 

@@ -7,6 +7,14 @@
 #include "stages.h"
 #include "util.h"
 
+/* pinned (by its recipe), locked (by lock.yaml) or unpinned */
+static const char *pin_state(const struct mb_artifact *a)
+{
+	if (!mb_artifact_pinned(a))
+		return "unpinned";
+	return a->locked ? "locked" : "pinned";
+}
+
 static json_t *artifact_json(const struct mb_artifact *a)
 {
 	json_t *o = json_object();
@@ -18,6 +26,7 @@ static json_t *artifact_json(const struct mb_artifact *a)
 		json_object_set_new(o, "tree_sha256", json_string(a->tree_sha256));
 	json_object_set_new(o, "size", a->size >= 0 ? json_integer(a->size) : json_null());
 	json_object_set_new(o, "pinned", json_boolean(mb_artifact_pinned(a)));
+	json_object_set_new(o, "pin", json_string(pin_state(a)));
 	return o;
 }
 
@@ -79,27 +88,32 @@ static void print_step(size_t n, const struct mb_step *s)
 		       size, unknown ? "+" : "");
 	putchar('\n');
 	for (i = 0; i < r->n_artifacts; i++)
-		if (!mb_artifact_pinned(&r->artifacts[i]))
-			printf("       unpinned: %s\n", r->artifacts[i].filename);
+		printf("       %s: %s\n", pin_state(&r->artifacts[i]), r->artifacts[i].filename);
 }
 
 static void print_text(const struct mb_plan *plan)
 {
-	size_t i, unknown, unpinned = 0, j;
+	size_t i, unknown, unpinned = 0, locked = 0, j;
 	long long known = mb_plan_known_size(plan, &unknown);
 	char size[32];
 
 	for (i = 0; i < plan->n_steps; i++) {
 		print_step(i + 1, &plan->steps[i]);
-		for (j = 0; j < plan->steps[i].recipe->n_artifacts; j++)
-			unpinned += !mb_artifact_pinned(&plan->steps[i].recipe->artifacts[j]);
+		for (j = 0; j < plan->steps[i].recipe->n_artifacts; j++) {
+			const struct mb_artifact *a = &plan->steps[i].recipe->artifacts[j];
+			unpinned += !mb_artifact_pinned(a);
+			locked += a->locked;
+		}
 	}
 	ui_size(known, size, sizeof size);
 	printf("%zu step%s, %s to download", plan->n_steps, plan->n_steps == 1 ? "" : "s", size);
 	if (unknown)
 		printf(" (+%zu artifact%s of unknown size)", unknown, unknown == 1 ? "" : "s");
+	if (locked)
+		printf("; %zu locked (lock.yaml)", locked);
 	if (unpinned)
-		printf("; %zu unpinned (install needs --allow-unpinned)", unpinned);
+		printf("; %zu unpinned (run 'mambaboot lock', or install needs --allow-unpinned)",
+		       unpinned);
 	putchar('\n');
 }
 
@@ -129,7 +143,9 @@ const struct mb_cmd cmd_plan = {
 	"\n"
 	"Resolve TARGETs (stack or recipe names; default: the stack 'mamba') into\n"
 	"the steps of an install, in order: name, version, kind, artifacts, their\n"
-	"known total size, and which artifacts are unpinned.  Unknown targets,\n"
+	"known total size, and each artifact's pin: pinned (a sha256 or tree_sha256\n"
+	"in its recipe), locked (a sha256 from DIR/lock.yaml, written by\n"
+	"'mambaboot lock') or unpinned.  Unknown targets,\n"
 	"missing recipes, dependency cycles and violated constraints exit 2.\n"
 	"\n"
 	"Options:\n"

@@ -11,6 +11,7 @@
 #define MB_CURL_FUNCTIONS(X) \
 	X(global_init) X(global_cleanup) X(getdate) \
 	X(easy_init) X(easy_setopt) X(easy_getinfo) X(easy_cleanup) X(easy_strerror) \
+	X(easy_perform) X(slist_append) X(slist_free_all) \
 	X(multi_init) X(multi_add_handle) X(multi_remove_handle) X(multi_perform) \
 	X(multi_poll) X(multi_info_read) X(multi_cleanup) X(version_info)
 

@@ -23,6 +23,7 @@
 #include "cacert.h"
 #include "curlapi.h"
 #include "hashpipe.h"
+#include "lock.h"
 #include "util.h"
 
 #ifndef MB_VERSION_STRING
@@ -504,6 +505,28 @@ static void set_protocols(const struct mb_curl *api, CURL *e)
 #endif
 }
 
+/* What every transfer sets: TLS verified, redirects, stalls, timeouts. */
+static void set_common(const struct mb_curl *api, CURL *e, const struct mb_ca *ca, long stall_s,
+		       char *errbuf)
+{
+	api->easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	api->easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+	api->easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+	api->easy_setopt(e, CURLOPT_MAXREDIRS, (long)MAX_REDIRECTS);
+	set_protocols(api, e);
+	api->easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	api->easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (ca->file)
+		api->easy_setopt(e, CURLOPT_CAINFO, ca->file);
+	if (ca->dir)
+		api->easy_setopt(e, CURLOPT_CAPATH, ca->dir);
+	api->easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, (long)LOW_SPEED_BYTES);
+	api->easy_setopt(e, CURLOPT_LOW_SPEED_TIME, stall_s);
+	api->easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
+	api->easy_setopt(e, CURLOPT_BUFFERSIZE, (long)BUFFER_BYTES);
+	api->easy_setopt(e, CURLOPT_USERAGENT, "mambaboot/" MB_VERSION_STRING);
+}
+
 static CURL *make_easy(struct job *j, const char *url)
 {
 	const struct fetch_ctx *c = j->ctx;
@@ -515,26 +538,11 @@ static CURL *make_easy(struct job *j, const char *url)
 		return NULL;
 	api->easy_setopt(e, CURLOPT_URL, url);
 	api->easy_setopt(e, CURLOPT_PRIVATE, j);
-	api->easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	api->easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	api->easy_setopt(e, CURLOPT_WRITEDATA, j);
 	api->easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	api->easy_setopt(e, CURLOPT_HEADERDATA, j);
-	api->easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
-	api->easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-	api->easy_setopt(e, CURLOPT_MAXREDIRS, (long)MAX_REDIRECTS);
-	set_protocols(api, e);
-	api->easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	api->easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (c->ca.file)
-		api->easy_setopt(e, CURLOPT_CAINFO, c->ca.file);
-	if (c->ca.dir)
-		api->easy_setopt(e, CURLOPT_CAPATH, c->ca.dir);
-	api->easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, (long)LOW_SPEED_BYTES);
-	api->easy_setopt(e, CURLOPT_LOW_SPEED_TIME, c->t.stall_s);
-	api->easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
-	api->easy_setopt(e, CURLOPT_BUFFERSIZE, (long)BUFFER_BYTES);
-	api->easy_setopt(e, CURLOPT_USERAGENT, "mambaboot/" MB_VERSION_STRING);
+	set_common(api, e, &c->ca, c->t.stall_s, j->errbuf);
 	if (j->offset > 0) {
 		snprintf(range, sizeof range, "%lld-", (long long)j->offset);
 		api->easy_setopt(e, CURLOPT_RANGE, range);
@@ -1046,10 +1054,7 @@ static int check_inputs(const struct mb_fetch_opts *o, struct mb_fetch_item *ite
 	for (i = 0; i < n; i++) {
 		const struct mb_artifact *a = items[i].artifact;
 		if (!mb_artifact_pinned(a) && !o->allow_unpinned)
-			return mb_errf(err, MB_EINPUT,
-				       "%s%s%s is unpinned (no sha256): pass --allow-unpinned to fetch it",
-				       items[i].label ? items[i].label : "", items[i].label ? ": " : "",
-				       a->filename);
+			return mb_lock_unpinned_err(err, items[i].label, a->filename);
 	}
 	return 0;
 }
@@ -1127,4 +1132,145 @@ void mb_fetch_list_free(struct mb_fetch_list *list)
 	free(list->items);
 	list->items = NULL;
 	list->n = 0;
+}
+
+/* ---- a GET into a sink (index pages, repodata) ---- */
+
+enum get_result { GET_OK, GET_GONE, GET_RETRY, GET_FAIL, GET_SINK };
+
+struct get {
+	struct mb_curl *api;
+	CURL *e;
+	const struct mb_fetch_sink *sink;
+	struct mb_err *err;
+	long http_code;
+	bool started;
+	int sink_rc;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static bool http_ok(long code)
+{
+	return code == 0 || (code >= 200 && code < 300); /* 0: file:// */
+}
+
+static size_t get_body(char *p, size_t size, size_t n, void *ud)
+{
+	struct get *g = ud;
+
+	if (!g->started) {
+		g->api->easy_getinfo(g->e, CURLINFO_RESPONSE_CODE, &g->http_code);
+		g->started = true;
+	}
+	if (!http_ok(g->http_code))
+		return size * n; /* an error page: read and dropped */
+	if ((g->sink_rc = g->sink->data(g->sink->ctx, p, size * n, g->err)) < 0)
+		return 0;
+	return size * n;
+}
+
+static enum get_result get_classify(struct get *g, CURLcode rc, char *why, size_t len)
+{
+	if (g->sink_rc < 0)
+		return GET_SINK;
+	if (rc == CURLE_OK && !g->started)
+		g->api->easy_getinfo(g->e, CURLINFO_RESPONSE_CODE, &g->http_code);
+	if (rc == CURLE_OK && http_ok(g->http_code))
+		return GET_OK;
+	if (rc == CURLE_OK && (g->http_code == 404 || g->http_code == 410))
+		return GET_GONE;
+	if (rc == CURLE_FILE_COULDNT_READ_FILE)
+		return GET_GONE;
+	if (rc == CURLE_OK) {
+		snprintf(why, len, "HTTP %ld", g->http_code);
+		return g->http_code >= 500 || g->http_code == 429 || g->http_code == 408
+			       ? GET_RETRY : GET_FAIL;
+	}
+	snprintf(why, len, "%s", g->errbuf[0] ? g->errbuf : g->api->easy_strerror(rc));
+	return curl_retryable(rc) ? GET_RETRY : GET_FAIL;
+}
+
+static enum get_result get_once(struct get *g, const char *url, struct curl_slist *headers,
+				const struct mb_ca *ca, const struct tuning *t, char *why,
+				size_t len)
+{
+	CURLcode rc;
+	enum get_result res;
+
+	if (!(g->e = g->api->easy_init())) {
+		snprintf(why, len, "cannot create a transfer (libcurl)");
+		return GET_FAIL;
+	}
+	g->started = false;
+	g->http_code = 0;
+	g->sink_rc = 0;
+	g->errbuf[0] = '\0';
+	g->api->easy_setopt(g->e, CURLOPT_URL, url);
+	g->api->easy_setopt(g->e, CURLOPT_WRITEFUNCTION, get_body);
+	g->api->easy_setopt(g->e, CURLOPT_WRITEDATA, g);
+	if (headers)
+		g->api->easy_setopt(g->e, CURLOPT_HTTPHEADER, headers);
+	set_common(g->api, g->e, ca, t->stall_s, g->errbuf);
+	g->sink->restart(g->sink->ctx);
+	rc = g->api->easy_perform(g->e);
+	res = get_classify(g, rc, why, len);
+	g->api->easy_cleanup(g->e);
+	g->e = NULL;
+	return res;
+}
+
+static int get_tries(const struct mb_fetch_opts *o, struct get *g, const char *url,
+		     struct curl_slist *headers, struct mb_err *err)
+{
+	struct tuning t;
+	uint32_t rng = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+	char why[CURL_ERROR_SIZE + 64];
+	struct mb_ca ca;
+	struct mb_err no_ca = { 0 };
+	int tries = 0;
+
+	if (mb_ca_find(o->cacert, &ca, &no_ca) < 0 && scheme_is(url, "https"))
+		return mb_errf(err, MB_EFETCH, "cannot read %s: %s", url, no_ca.msg);
+	load_tuning(o, &t);
+	for (;;) {
+		enum get_result r = get_once(g, url, headers, &ca, &t, why, sizeof why);
+		if (r == GET_OK || r == GET_GONE)
+			return r == GET_GONE;
+		if (r == GET_SINK)
+			return g->sink_rc;
+		if (r == GET_FAIL || ++tries > t.retries || mb_interrupted(o->ev))
+			return mb_errf(err, MB_EFETCH, "cannot read %s: %s%s", url, why,
+				       tries > 1 ? " (after retries)" : "");
+		poll(NULL, 0, (int)mb_fetch_backoff_ms(t.base_ms, tries, RETRY_CAP_MS,
+						      next_random(&rng)));
+	}
+}
+
+int mb_fetch_get(const struct mb_fetch_opts *o, const char *url, const char *accept,
+		 const struct mb_fetch_sink *sink, struct mb_err *err)
+{
+	struct mb_curl api;
+	struct get g = { 0 };
+	struct curl_slist *headers = NULL;
+	char *line = accept ? xasprintf("Accept: %s", accept) : NULL;
+	int rc;
+
+	if (o->cacert && access(o->cacert, R_OK) < 0)
+		rc = mb_errno(err, MB_EINPUT, errno, "--cacert %s", o->cacert);
+	else
+		rc = mb_curl_open(&api, err);
+	if (rc < 0) {
+		free(line);
+		return rc;
+	}
+	g.api = &api;
+	g.sink = sink;
+	g.err = err;
+	if (line)
+		headers = api.slist_append(NULL, line);
+	rc = get_tries(o, &g, url, headers, err);
+	api.slist_free_all(headers);
+	mb_curl_close(&api);
+	free(line);
+	return rc;
 }

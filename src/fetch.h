@@ -96,6 +96,26 @@ int mb_fetch_plan(const struct mb_fetch_opts *o, const struct mb_plan *plan,
 		  struct mb_fetch_list *out, struct mb_err *err);
 void mb_fetch_list_free(struct mb_fetch_list *list);
 
+/* Where a GET's body goes (mb_fetch_get). */
+struct mb_fetch_sink {
+	void (*restart)(void *ctx);  /* before each try: forget what an earlier one gave */
+	/* The next bytes of a 2xx body; < 0 (with err filled) stops the transfer. */
+	int (*data)(void *ctx, const char *p, size_t n, struct mb_err *err);
+	void *ctx;
+};
+
+/* GET url (http, https, file) with an optional Accept header, its body
+ * handed to the sink as it arrives, in bounded memory: for index pages
+ * and repodata.  TLS is verified (o->cacert and the usual variables),
+ * redirects are followed, and failures are retried as downloads are
+ * (connection errors, stalls, 5xx, 408, 429), from the first byte again.
+ * Only o->cacert, o->ev (interruption) and the tuning are read.  Returns 0
+ * when the whole body was given, 1 when the server says the file is not
+ * there (404, 410; a missing file://), the sink's own error, or
+ * MB_EFETCH naming the URL and why. */
+int mb_fetch_get(const struct mb_fetch_opts *o, const char *url, const char *accept,
+		 const struct mb_fetch_sink *sink, struct mb_err *err);
+
 struct mb_curl;
 
 /* Pure helpers, exposed for the unit tests. */

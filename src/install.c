@@ -19,6 +19,7 @@
 #include "doctor.h"
 #include "external.h"
 #include "fetch.h"
+#include "lock.h"
 #include "plan.h"
 #include "prefix.h"
 #include "stage.h"
@@ -197,9 +198,8 @@ static int check_pins(const struct run *r)
 			continue;
 		for (k = 0; k < rec->n_artifacts; k++)
 			if (!mb_artifact_pinned(&rec->artifacts[k]))
-				return mb_errf(r->err, MB_EINPUT,
-					       "%s: artifact %s has no sha256; pin it or pass --allow-unpinned",
-					       rec->file, rec->artifacts[k].filename);
+				return mb_lock_unpinned_err(r->err, rec->name,
+							    rec->artifacts[k].filename);
 	}
 	return 0;
 }

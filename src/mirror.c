@@ -11,16 +11,17 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
 
 #include "digest.h"
 #include "fsutil.h"
 #include "util.h"
+#include "yemit.h"
 #include "ytree.h"
 
 /* One line of index.yaml, owned strings. */
 struct index_entry {
 	char *sha256, *filename, *recipe, *version;
+	char *pin;            /* recipe, lock, or seen (fetched with --allow-unpinned) */
 	int64_t size;
 	char **urls;
 	size_t n_urls;
@@ -44,6 +45,7 @@ static void index_free(struct index *ix)
 		free(e->filename);
 		free(e->recipe);
 		free(e->version);
+		free(e->pin);
 	}
 	free(ix->v);
 	memset(ix, 0, sizeof *ix);
@@ -80,6 +82,7 @@ static void read_entry(const struct ynode *m, struct index *ix)
 	e.filename = scalar(m, "filename");
 	e.recipe = scalar(m, "recipe");
 	e.version = scalar(m, "version");
+	e.pin = scalar(m, "pin");
 	size = scalar(m, "size");
 	e.size = size ? strtoll(size, NULL, 10) : -1;
 	free(size);
@@ -118,74 +121,28 @@ static int index_read(const char *path, struct index *ix, struct mb_err *err)
 	return 0;
 }
 
-/* ---- writing index.yaml with libyaml's emitter (quoting done right) ---- */
+/* ---- writing index.yaml ---- */
 
-struct emit {
-	yaml_emitter_t em;
-	yaml_event_t ev;
-	bool failed;
-};
-
-static void emit_ok(struct emit *e, int made)
-{
-	if (!made || !yaml_emitter_emit(&e->em, &e->ev))
-		e->failed = true;
-}
-
-static void emit_scalar(struct emit *e, const char *text)
-{
-	emit_ok(e, yaml_scalar_event_initialize(&e->ev, NULL, NULL, (yaml_char_t *)text,
-						(int)strlen(text), 1, 1, YAML_ANY_SCALAR_STYLE));
-}
-
-static void emit_pair(struct emit *e, const char *key, const char *value)
-{
-	emit_scalar(e, key);
-	emit_scalar(e, value ? value : "");
-}
-
-static void emit_map(struct emit *e, bool start)
-{
-	if (start)
-		emit_ok(e, yaml_mapping_start_event_initialize(&e->ev, NULL, NULL, 1,
-							       YAML_BLOCK_MAPPING_STYLE));
-	else
-		emit_ok(e, yaml_mapping_end_event_initialize(&e->ev));
-}
-
-static void emit_seq(struct emit *e, bool start)
-{
-	if (start)
-		emit_ok(e, yaml_sequence_start_event_initialize(&e->ev, NULL, NULL, 1,
-								YAML_BLOCK_SEQUENCE_STYLE));
-	else
-		emit_ok(e, yaml_sequence_end_event_initialize(&e->ev));
-}
-
-static int write_to_sbuf(void *ctx, unsigned char *buf, size_t n)
-{
-	sbuf_add(ctx, (const char *)buf, n);
-	return 1;
-}
-
-static void emit_entry(struct emit *e, const struct index_entry *x)
+static void emit_entry(struct yemit *e, const struct index_entry *x)
 {
 	char size[32];
 	size_t k;
 
 	snprintf(size, sizeof size, "%" PRId64, x->size);
-	emit_map(e, true);
-	emit_pair(e, "sha256", x->sha256);
-	emit_pair(e, "size", size);
-	emit_pair(e, "filename", x->filename);
-	emit_pair(e, "recipe", x->recipe);
-	emit_pair(e, "version", x->version);
-	emit_scalar(e, "urls");
-	emit_seq(e, true);
+	yemit_map(e, true);
+	yemit_pair(e, "sha256", x->sha256);
+	yemit_pair(e, "size", size);
+	yemit_pair(e, "filename", x->filename);
+	yemit_pair(e, "recipe", x->recipe);
+	yemit_pair(e, "version", x->version);
+	if (x->pin)
+		yemit_pair(e, "pin", x->pin);
+	yemit_scalar(e, "urls");
+	yemit_seq(e, true);
 	for (k = 0; k < x->n_urls; k++)
-		emit_scalar(e, x->urls[k]);
-	emit_seq(e, false);
-	emit_map(e, false);
+		yemit_scalar(e, x->urls[k]);
+	yemit_seq(e, false);
+	yemit_map(e, false);
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -198,30 +155,21 @@ static int cmp_entry(const void *a, const void *b)
 static int index_write(const char *path, struct index *ix, struct mb_err *err)
 {
 	struct sbuf out = { 0 };
-	struct emit e = { 0 };
+	struct yemit e;
 	size_t i;
 	int rc;
 
 	if (ix->n)
 		qsort(ix->v, ix->n, sizeof *ix->v, cmp_entry);
-	yaml_emitter_initialize(&e.em);
-	yaml_emitter_set_output(&e.em, write_to_sbuf, &out);
-	yaml_emitter_set_unicode(&e.em, 1);
-	emit_ok(&e, yaml_stream_start_event_initialize(&e.ev, YAML_UTF8_ENCODING));
-	emit_ok(&e, yaml_document_start_event_initialize(&e.ev, NULL, NULL, NULL, 1));
-	emit_map(&e, true);
-	emit_pair(&e, "format", "1");
-	emit_scalar(&e, "artifacts");
-	emit_seq(&e, true);
+	yemit_begin(&e, &out);
+	yemit_pair(&e, "format", "1");
+	yemit_scalar(&e, "artifacts");
+	yemit_seq(&e, true);
 	for (i = 0; i < ix->n; i++)
 		emit_entry(&e, &ix->v[i]);
-	emit_seq(&e, false);
-	emit_map(&e, false);
-	emit_ok(&e, yaml_document_end_event_initialize(&e.ev, 1));
-	emit_ok(&e, yaml_stream_end_event_initialize(&e.ev));
-	yaml_emitter_delete(&e.em);
-	rc = e.failed ? mb_errf(err, MB_EFAIL, "cannot write %s", path)
-		      : write_file_atomic(path, out.s, out.len, err);
+	yemit_seq(&e, false);
+	rc = !yemit_end(&e) ? mb_errf(err, MB_EFAIL, "cannot write %s", path)
+			    : write_file_atomic(path, out.s, out.len, err);
 	sbuf_free(&out);
 	return rc;
 }
@@ -277,7 +225,9 @@ static void index_put(struct index *ix, const struct mb_mirror_entry *m)
 		free(e->filename);
 		free(e->recipe);
 		free(e->version);
+		free(e->pin);
 	}
+	e->pin = xstrdup(!m->artifact->sha256 ? "seen" : m->artifact->locked ? "lock" : "recipe");
 	e->filename = xstrdup(m->artifact->filename);
 	e->recipe = xstrdup(m->recipe->name);
 	e->version = xstrdup(m->recipe->version);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "digest.h"
+#include "lock.h"
 #include "util.h"
 #include "ytree.h"
 
@@ -150,43 +151,6 @@ static bool url_ok(const char *url)
 	       strncmp(url, "file:///", 8) == 0;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = (char)tolower((unsigned char)ch);
-	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
-/* The last path segment of a URL, %-decoded; NULL if there is none. */
-static char *url_filename(const char *url)
-{
-	const char *path = strstr(url, "://"), *end, *seg;
-	char *out, *o;
-
-	path = strchr(path + 3, '/');
-	if (!path)
-		return NULL;
-	end = path + strcspn(path, "?#");
-	seg = end;
-	while (seg > path && seg[-1] != '/')
-		seg--;
-	if (seg == end)
-		return NULL;
-	out = o = xmalloc((size_t)(end - seg) + 1);
-	for (; seg < end; seg++) {
-		if (*seg == '%' && seg + 2 < end && hexval(seg[1]) >= 0 &&
-		    hexval(seg[2]) >= 0) {
-			*o++ = (char)(hexval(seg[1]) * 16 + hexval(seg[2]));
-			seg += 2;
-		} else {
-			*o++ = *seg;
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 static bool filename_ok(const char *name)
 {
 	return name[0] && strcmp(name, ".") && strcmp(name, "..") && !strchr(name, '/') &&
@@ -228,9 +192,9 @@ static int parse_artifact(struct ctx *c, const struct ynode *n, enum mb_kind kin
 			  struct mb_artifact *a)
 {
 	static const char *const keys[] = {
-		"url", "mirrors", "sha256", "tree_sha256", "size", "filename", NULL,
+		"url", "mirrors", "sha256", "tree_sha256", "size", "filename", "index", NULL,
 	};
-	const struct ynode *url, *sha, *tree, *fname;
+	const struct ynode *url, *sha, *tree, *fname, *index;
 	size_t i;
 	int r;
 
@@ -243,8 +207,13 @@ static int parse_artifact(struct ctx *c, const struct ynode *n, enum mb_kind kin
 	    (r = get_string(c, n, "sha256", false, &sha, &a->sha256)) < 0 ||
 	    (r = get_string(c, n, "tree_sha256", false, &tree, &a->tree_sha256)) < 0 ||
 	    (r = get_string(c, n, "filename", false, &fname, &a->filename)) < 0 ||
+	    (r = get_string(c, n, "index", false, &index, &a->index)) < 0 ||
 	    (r = parse_size(c, n, a)) < 0)
 		return r;
+	if (a->index && kind == MB_KIND_CONDA)
+		return FAIL(c, index, "'index' is for wheels and sdists; a conda artifact is locked from its channel's repodata");
+	if (a->index && !url_ok(a->index))
+		return FAIL(c, index, "index must start with https://, http:// or file:///");
 	if (!url_ok(a->url))
 		return FAIL(c, url, "url must start with https://, http:// or file:///");
 	for (i = 0; i < a->n_mirrors; i++)
@@ -258,7 +227,7 @@ static int parse_artifact(struct ctx *c, const struct ynode *n, enum mb_kind kin
 		return r;
 	if (a->tree_sha256 && kind != MB_KIND_SOURCE)
 		return FAIL(c, tree, "'tree_sha256' is only for source archives");
-	if (!a->filename && !(a->filename = url_filename(a->url)))
+	if (!a->filename && !(a->filename = url_last_segment(a->url)))
 		return FAIL(c, url, "the url has no file name; add 'filename'");
 	if (!filename_ok(a->filename))
 		return FAIL(c, fname ? fname : url, "invalid file name '%.128s'", a->filename);
@@ -696,6 +665,7 @@ void mb_recipe_free(struct mb_recipe *r)
 		free(a->sha256);
 		free(a->tree_sha256);
 		free(a->filename);
+		free(a->index);
 	}
 	for (i = 0; i < r->n_patches; i++) {
 		free(r->patches[i].path);
@@ -756,7 +726,8 @@ static int list_yaml(const char *dir, char ***names, size_t *count, bool require
 				"cannot open recipe directory %s", dir);
 	}
 	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.' && str_endswith(de->d_name, ".yaml"))
+		if (de->d_name[0] != '.' && str_endswith(de->d_name, ".yaml") &&
+		    strcmp(de->d_name, MB_LOCK_FILE) != 0)
 			*VEC_PUSH(*names, *count, cap) = xstrdup(de->d_name);
 	closedir(d);
 	if (*count)
@@ -852,6 +823,8 @@ int mb_recipe_set_load(struct mb_recipe_set *set, const char *dir,
 		rc = load_dir(set, stacks, true, err);
 	if (rc == 0)
 		rc = check_unique(set, err);
+	if (rc == 0)
+		rc = mb_lock_apply(set, err);
 	free(stacks);
 	if (rc < 0)
 		mb_recipe_set_free(set);

@@ -24,6 +24,8 @@ struct mb_artifact {
 	char *tree_sha256; /* source archives only, or NULL */
 	int64_t size;      /* -1 when not given */
 	char *filename;    /* given, or the URL's last segment %-decoded */
+	char *index;       /* wheels and sdists: the simple index (PEP 503) to lock from, or NULL */
+	bool locked;       /* sha256 (and size) came from the lock file, not the recipe */
 	int line, col;
 };
 
@@ -107,8 +109,10 @@ int mb_recipe_parse(const char *file, const char *buf, size_t len,
 		    struct mb_recipe **recipe, struct mb_stack **stack,
 		    struct mb_err *err);
 
-/* Load DIR/NAME.yaml (recipes) and DIR/stacks/NAME.yaml (stacks).  patches_dir
- * may be NULL: then DIR/../patches, else DIR/patches. */
+/* Load DIR/NAME.yaml (recipes) and DIR/stacks/NAME.yaml (stacks), then the
+ * lock file DIR/lock.yaml (lock.h) into the artifacts that do not pin
+ * themselves: this is where every command learns an artifact's digest.
+ * patches_dir may be NULL: then DIR/../patches, else DIR/patches. */
 int mb_recipe_set_load(struct mb_recipe_set *set, const char *dir,
 		       const char *patches_dir, struct mb_err *err);
 void mb_recipe_set_free(struct mb_recipe_set *set);

@@ -304,3 +304,39 @@ int read_file(const char *path, size_t max, char **buf, size_t *len, struct mb_e
 	*buf = b;
 	return 0;
 }
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = (char)tolower((unsigned char)ch);
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+char *url_last_segment(const char *url)
+{
+	const char *path = strstr(url, "://"), *end, *seg;
+	char *out, *o;
+
+	path = path ? strchr(path + 3, '/') : url;
+	if (!path)
+		return NULL;
+	end = path + strcspn(path, "?#");
+	seg = end;
+	while (seg > path && seg[-1] != '/')
+		seg--;
+	if (seg == end)
+		return NULL;
+	out = o = xmalloc((size_t)(end - seg) + 1);
+	for (; seg < end; seg++) {
+		if (*seg == '%' && seg + 2 < end && hexval(seg[1]) >= 0 &&
+		    hexval(seg[2]) >= 0) {
+			*o++ = (char)(hexval(seg[1]) * 16 + hexval(seg[2]));
+			seg += 2;
+		} else {
+			*o++ = *seg;
+		}
+	}
+	*o = '\0';
+	return out;
+}

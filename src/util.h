@@ -46,6 +46,10 @@ int strptr_cmp(const void *a, const void *b);
 /* Edit distance, for did-you-mean suggestions. */
 size_t edit_distance(const char *a, const char *b);
 
+/* The last path segment of a URL ("scheme://host/a/b?q#f" gives "b") or
+ * of a relative reference ("../b#f"), %-decoded; NULL if it is empty. */
+char *url_last_segment(const char *url);
+
 /* "a" + "/" + "b", without doubling a slash. */
 char *path_join(const char *a, const char *b);
 

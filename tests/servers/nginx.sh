@@ -9,7 +9,9 @@
 # name check), a second CA that signed nothing (wrong-ca.pem), the config,
 # logs/access.log (one line per request: URI status body_bytes_sent "Range"),
 # logs/error.log and nginx.pid.  Ports are chosen at start time.
-# NGINX_LIMIT_RATE (e.g. 2m) limits the rate of each response.
+# NGINX_LIMIT_RATE (e.g. 2m) limits the rate of each response.  A test may
+# add its own directives in DIR/conf.d/http-*.conf (http block: a map) and
+# DIR/conf.d/server-*.conf (both servers: a location), written before start.
 set -eu
 cmd=${1:?usage: nginx.sh start|stop DIR}
 dir=${2:?usage: nginx.sh start|stop DIR}
@@ -53,22 +55,25 @@ http {
 	tcp_nopush on;
 	keepalive_requests 10000;
 	limit_rate $rate;
+	include $dir/conf.d/http-*.conf;
 	server {
 		listen 127.0.0.1:$1;
 		root $dir/www;
+		include $dir/conf.d/server-*.conf;
 	}
 	server {
 		listen 127.0.0.1:$2 ssl;
 		ssl_certificate $dir/server.pem;
 		ssl_certificate_key $dir/server.key;
 		root $dir/www;
+		include $dir/conf.d/server-*.conf;
 	}
 }
 CONF
 }
 
 start() {
-	mkdir -p "$dir/www" "$dir/logs" "$dir/tmp"
+	mkdir -p "$dir/www" "$dir/logs" "$dir/tmp" "$dir/conf.d"
 	make_certs
 	for try in 1 2 3 4 5; do
 		ports=$(python3 "$here/freeport.py" 2)
