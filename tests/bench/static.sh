@@ -158,15 +158,17 @@ cases = {
     "no-op install, 60 packages (median of 30)": lambda k, b: statistics.median(
         timed([b, "install", *noop, "--prefix", noop_prefix[k], *offline(rn)]) for _ in range(30)),
 }
-best = {c: {k: float("inf") for k in bins} for c in cases}
+times = {c: {k: [] for k in bins} for c in cases}
 for _ in range(runs):
     for c, f in cases.items():
         for k, b in (list(bins.items()) if _ % 2 == 0 else list(bins.items())[::-1]):
-            best[c][k] = min(best[c][k], f(k, b))
-print(f"static vs dynamic, best of {runs} rounds (static speed = dynamic time / static time; want >= 0.95)")
+            times[c][k].append(f(k, b))
+print(f"static vs dynamic, {runs} rounds; best (median) seconds; static speed = dynamic time / static time, "
+      "of the bests (of the medians); want >= 0.95")
 for c in cases:
-    d, s = best[c]["dynamic"], best[c]["static"]
-    print(f"  {c:44s} dynamic {d:8.4f} s  static {s:8.4f} s  static speed {d / s:.2f}x")
+    d, s = times[c]["dynamic"], times[c]["static"]
+    print(f"  {c:44s} dynamic {min(d):7.4f} ({statistics.median(d):7.4f})  static {min(s):7.4f} "
+          f"({statistics.median(s):7.4f})  static speed {min(d) / min(s):.2f}x ({statistics.median(d) / statistics.median(s):.2f}x)")
 
 def startup(b):
     if shutil.which("perf"):
