@@ -44,6 +44,7 @@ static const struct optdef optdefs[] = {
 	{ "skip-checks", no_argument, LONG_ONLY + 10, OPT_SKIP_CHECKS },
 	{ "lock-timeout", required_argument, LONG_ONLY + 11, OPT_LOCK_TIMEOUT },
 	{ "compile", no_argument, LONG_ONLY + 12, OPT_COMPILE },
+	{ "cuda-arch", required_argument, LONG_ONLY + 13, OPT_CUDA_ARCH },
 };
 #define N_OPTDEFS (sizeof optdefs / sizeof optdefs[0])
 
@@ -93,6 +94,7 @@ static int apply(int val, const char *arg, struct mb_opts *o, struct mb_err *err
 	case LONG_ONLY + 10: o->skip_checks = true; return 0;
 	case LONG_ONLY + 11: return parse_seconds(arg, o, err);
 	case LONG_ONLY + 12: o->compile = true; return 0;
+	case LONG_ONLY + 13: o->cuda_arch = arg; return 0;
 	}
 	return mb_errf(err, MB_EFAIL, "internal: unhandled option %d", val);
 }

@@ -19,12 +19,12 @@ enum {
 	OPT_JOBS = 1 << 6, OPT_JSON = 1 << 7, OPT_DRY_RUN = 1 << 8,
 	OPT_YES = 1 << 9, OPT_UNPINNED = 1 << 10, OPT_CACERT = 1 << 11,
 	OPT_STRICT = 1 << 12, OPT_FORCE = 1 << 13, OPT_SKIP_CHECKS = 1 << 14,
-	OPT_LOCK_TIMEOUT = 1 << 15, OPT_COMPILE = 1 << 16,
+	OPT_LOCK_TIMEOUT = 1 << 15, OPT_COMPILE = 1 << 16, OPT_CUDA_ARCH = 1 << 17,
 };
 #define OPT_COMMON (OPT_JSON)
 
 struct mb_opts {
-	const char *recipes, *patches, *cache, *prefix, *cacert;
+	const char *recipes, *patches, *cache, *prefix, *cacert, *cuda_arch;
 	const char **mirrors;
 	size_t n_mirrors, cap_mirrors;
 	bool offline, json, quiet, verbose, yes, dry_run, allow_unpinned;

@@ -29,6 +29,7 @@ struct mb_state_artifact {
 struct mb_state_recipe {
 	char *name, *version, *kind;
 	char *recipe_sha256;    /* digest of the recipe file it was installed from */
+	char *cuda_arch;        /* a CUDA build's TORCH_CUDA_ARCH_LIST, or NULL */
 	char **depends;         /* recipe names */
 	size_t n_depends;
 	struct mb_state_artifact *artifacts;
