@@ -478,3 +478,36 @@ void mb_checks_free(struct mb_checks *c)
 	free(c->v);
 	memset(c, 0, sizeof *c);
 }
+
+/* Does arch_list have a kernel for a GPU of compute capability cc? */
+static bool arch_covers(const char *arch_list, const char *cc)
+{
+	const char *p = arch_list;
+	size_t n = strlen(cc);
+
+	while (*(p += strspn(p, ";"))) {
+		size_t len = strcspn(p, ";");
+		bool ptx = len > 4 && !strncmp(p + len - 4, "+PTX", 4);
+		if ((!strncmp(p, cc, n) && !isdigit((unsigned char)p[n])) ||
+		    (ptx && strtod(p, NULL) <= strtod(cc, NULL)))
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+void mb_doctor_judge_built(const struct mb_facts *f, const char *name, const char *arch_list,
+			   struct mb_checks *out)
+{
+	char *check = xasprintf("cuda-arch %s", name), *fix;
+	size_t i;
+
+	for (i = 0; i < f->n_gpus && arch_covers(arch_list, f->gpu_cc[i]); i++)
+		;
+	fix = i < f->n_gpus ? xasprintf("%s was built for %s: this host's GPU of compute capability %s has no kernel; reinstall it with --cuda-arch '%s;%s'",
+					name, arch_list, f->gpu_cc[i], arch_list, f->gpu_cc[i])
+			    : NULL;
+	add_check(out, check, fix ? MB_CHECK_WARN : MB_CHECK_OK, arch_list, fix);
+	free(fix);
+	free(check);
+}

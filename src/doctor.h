@@ -56,6 +56,12 @@ int mb_doctor_judge(const struct mb_facts *f, const char *compat_path, bool for_
 		    struct mb_checks *out, struct mb_err *err);
 void mb_checks_free(struct mb_checks *c);
 
+/* A CUDA build of recipe `name` was made for arch_list (its recorded
+ * TORCH_CUDA_ARCH_LIST): ok when every GPU here has a kernel in it (its
+ * own architecture, or a lower one's PTX), else a warning. */
+void mb_doctor_judge_built(const struct mb_facts *f, const char *name, const char *arch_list,
+			   struct mb_checks *out);
+
 const char *mb_check_status_name(enum mb_check_status s);
 
 /* The host's glibc version ("2.17"); NULL when the C library is not
