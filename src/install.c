@@ -21,6 +21,7 @@
 #include "external.h"
 #include "fetch.h"
 #include "plan.h"
+#include "prefixenv.h"
 #include "prefix.h"
 #include "stage.h"
 #include "stages.h"
@@ -789,6 +790,24 @@ static int transact(struct run *r)
 
 /* ---- the whole run ---- */
 
+/* PREFIX/bin/activate, the shell's side of `mambaboot run`: written after
+ * each install (its values follow the plan: externals, CUDA, python), and
+ * removed with the prefix's last recipe. */
+static void write_activate(struct run *r)
+{
+	bool external = r->plan.python && r->plan.python->kind == MB_KIND_EXTERNAL;
+	char *site = external && r->python_xy
+		? xasprintf("%s/lib/python%s/site-packages", r->prefix.path, r->python_xy) : NULL;
+	struct mb_prefix_env pe = { r->prefix.path, r->tool_path, r->cuda_home, site };
+	struct mb_err err;
+	size_t i, installed = 0;
+
+	for (i = 0; i < r->plan.n_steps; i++)
+		installed += r->plan.steps[i].recipe->kind != MB_KIND_EXTERNAL;
+	if (mb_activate_update(r->prefix.path, installed ? &pe : NULL, &err) < 0)
+		emit(r, MB_EV_WARN, NULL, err.msg);
+	free(site);
+}
 
 static void run_free(struct run *r)
 {
@@ -878,8 +897,10 @@ int mb_install(const struct mb_recipe_set *set, char *const *targets, size_t n_t
 	    (rc = check_stages(&r)) < 0 || (rc = host_checks(&r)) < 0 ||
 	    (rc = choose_arch(&r)) < 0 || (rc = fetch_all(&r)) < 0)
 		goto out;
-	if ((rc = transact(&r)) == 0)
+	if ((rc = transact(&r)) == 0) {
 		mb_conda_history(&r.prefix, "install", targets, n_targets);
+		write_activate(&r);
+	}
 out:
 	if (!r.have_prefix)
 		free(r.prefix.path);

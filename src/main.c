@@ -21,6 +21,7 @@ static const struct mb_cmd *const commands[] = {
 	&cmd_digest,
 	&cmd_doctor,
 	&cmd_fetch,
+	&cmd_run,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

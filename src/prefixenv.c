@@ -3,11 +3,13 @@
 
 #include "prefixenv.h"
 
+#include <errno.h>
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "util.h"
 
 extern char **environ;
@@ -225,4 +227,18 @@ char *mb_activate_script(const struct mb_prefix_env *pe)
 		      "hash -r 2>/dev/null || true\n");
 	free(head);
 	return sbuf_steal(&b);
+}
+
+int mb_activate_update(const char *prefix, const struct mb_prefix_env *pe, struct mb_err *err)
+{
+	char *path = path_join(prefix, "bin/activate"), *text = pe ? mb_activate_script(pe) : NULL;
+	int rc = 0;
+
+	if (!pe && unlink(path) < 0 && errno != ENOENT)
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot remove %s", path);
+	if (pe && (rc = mkdir_parents(path, err)) == 0)
+		rc = write_file_atomic(path, text, strlen(text), err);
+	free(text);
+	free(path);
+	return rc;
 }

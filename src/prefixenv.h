@@ -58,4 +58,8 @@ void mb_activation_argv_free(char **argv);
  * the variables as they were. */
 char *mb_activate_script(const struct mb_prefix_env *pe);
 
+/* Write PREFIX/bin/activate for pe, or, with pe NULL (the prefix holds no
+ * recipe any more), remove it. */
+int mb_activate_update(const char *prefix, const struct mb_prefix_env *pe, struct mb_err *err);
+
 #endif

@@ -6,6 +6,7 @@
 #include "conda.h"
 #include "prefix.h"
 #include "remove.h"
+#include "prefixenv.h"
 #include "util.h"
 
 static bool in_list(char *const *v, size_t n, const char *name)
@@ -107,6 +108,8 @@ int mb_prefix_remove(struct mb_prefix *p, char *const *names, size_t n, bool for
 	rc = rc < 0 ? (mb_txn_abort(t), rc) : mb_txn_commit(t, err);
 	if (rc == 0)
 		mb_conda_history(p, "remove", names, n);
+	if (rc == 0 && n_kept == 0)
+		mb_activate_update(p->path, NULL, NULL); /* the prefix is empty now */
 	free(kept);
 	return rc;
 }
