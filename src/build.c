@@ -80,7 +80,11 @@ static void build_env(struct mb_envv *e, const struct mb_stage_ctx *ctx, const s
 	for (i = 0; passed_through[i]; i++)
 		if (getenv(passed_through[i]))
 			mb_envv_set(e, passed_through[i], getenv(passed_through[i]));
-	mb_prefix_env_apply(&pe, "/usr/local/bin:/usr/bin:/bin", NULL, e);
+	/* The host's python was probed with the caller's PYTHONPATH and user
+	 * site (a torch may live there): the build sees the same.  The prefix's
+	 * own python sees only the prefix. */
+	mb_prefix_env_apply(&pe, "/usr/local/bin:/usr/bin:/bin",
+			    ctx->python_external ? getenv("PYTHONPATH") : NULL, e);
 	mb_envv_set(e, "PREFIX", ctx->prefix);
 	mb_envv_set(e, "SRC_DIR", v->src_dir);
 	mb_envv_set(e, "WHEEL_DIR", v->wheel_dir);
@@ -89,8 +93,8 @@ static void build_env(struct mb_envv *e, const struct mb_stage_ctx *ctx, const s
 	mb_envv_set(e, "PYTHON", v->python ? v->python : "python3");
 	if (ctx->cuda_arch && mb_recipe_depends_on(r, "cuda"))
 		mb_envv_set(e, "TORCH_CUDA_ARCH_LIST", ctx->cuda_arch);
-	/* A user's ~/.local must not leak into what gets built. */
-	mb_envv_set(e, "PYTHONNOUSERSITE", "1");
+	if (!ctx->python_external) /* a user's ~/.local must not leak into it */
+		mb_envv_set(e, "PYTHONNOUSERSITE", "1");
 	mb_envv_set(e, "PIP_DISABLE_PIP_VERSION_CHECK", "1");
 	for (i = 0; i < r->n_env; i++) {
 		char *val = expand(r->env[i].value, v);
