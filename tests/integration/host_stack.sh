@@ -1,0 +1,76 @@
+# The shipped patches and the mamba-host set (issue #16).  The patches
+# apply through mambaboot's own patch step to the pinned trees in
+# $SHARED/sources (read there, never copied into the repository), and the
+# patched files say what they must; both stacks build causal-conv1d before
+# mamba-ssm.
+. "$MB_ROOT/tests/lib.sh"
+. "$MB_ROOT/tests/channel.sh"
+S="$SHARED/sources" R="$T_TMP/recipes" CACHE="$T_TMP/cache" P="$T_TMP/prefix"
+mkdir -p "$R" "$MIRROR/tree_sha256"
+
+order() { # OUTPUT: causal-conv1d's line comes before mamba-ssm's
+	c=$(printf '%s\n' "$1" | grep -n ' causal-conv1d ' | cut -d: -f1)
+	m=$(printf '%s\n' "$1" | grep -n ' mamba-ssm ' | cut -d: -f1)
+	[ -n "$c" ] && [ -n "$m" ] && [ "$c" -lt "$m" ]
+}
+run_mb plan mamba
+order "$OUT" && ok "plan mamba builds causal-conv1d before mamba-ssm" || fail "mamba order" "$OUT"
+run_mb plan mamba-host --recipes "$MB_ROOT/recipes-host"
+order "$OUT" && ok "plan mamba-host builds causal-conv1d before mamba-ssm" || fail "mamba-host order" "$OUT" "$ERR"
+case $OUT in *"python "*external*"torch "*external*"cuda "*external*"gcc "*external*) ok "mamba-host takes python, torch, cuda and gcc from the host" ;; *) fail "externals" "$OUT" ;; esac
+
+# A recipe per pinned tree, with the shipped recipe's artifact and patches
+# (copied from recipes-host/NAME.yaml), whose build copies out the files
+# the patches change.  The tree is found in the mirror by its tree_sha256.
+patched() { # NAME ARCHIVE FILE...
+	name=$1 archive=$2; shift 2
+	tree=$("$MB" digest "$archive" | sed -n 's/^tree_sha256: //p')
+	ln -s "$archive" "$MIRROR/tree_sha256/$tree"
+	{
+		sed -n '/^name:/,/^build:/p' "$MB_ROOT/recipes-host/$name.yaml" | sed '/^depends:/,/^artifacts:/{/^artifacts:/!d}; /^build:/d'
+		printf 'build:\n  script:\n'
+		for f in "$@"; do printf "    - 'mkdir -p \"\$PREFIX/share/patched/%s\" && cp %s \"\$PREFIX/share/patched/%s/\"'\n" "$name" "$f" "$name"; done
+	} > "$R/$name.yaml"
+}
+[ -r "$S/causal-conv1d-c10bb0dc.tar.gz" ] || fail "the pinned trees are in \$SHARED/sources" "SHARED=$SHARED"
+patched causal-conv1d "$S/causal-conv1d-c10bb0dc.tar.gz" setup.py
+patched mamba-ssm "$S/mamba-2845255a.tar.gz" setup.py csrc/selective_scan/reverse_scan.cuh
+mb_install causal-conv1d mamba-ssm --recipes "$R" --patches "$MB_ROOT/patches"
+expect_rc "the shipped patches apply to the pinned trees (offline, by tree_sha256)" 0
+grep -c '^mambaboot: applied patch' "$P/.mambaboot/logs/mamba-ssm.log" | grep -qx 2 &&
+	ok "mamba-ssm's two patches were applied by mambaboot's patch step" || fail "applied" "$ERR"
+
+D="$P/share/patched"
+# What setup.py's nvcc flags come to, with and without TORCH_CUDA_ARCH_LIST:
+# the cc_flag block of the patched file, run on its own.
+cc_flags() { # SETUP_PY ENV...
+	f=$1; shift
+	env "$@" python3 - "$f" <<'PY'
+import os, re, sys
+def Version(v):  # packaging's, for the comparison setup.py makes
+    return tuple(int(x) for x in v.split("."))
+src = open(sys.argv[1]).read()
+start = src.index("    cc_flag = []")
+block = src[start:src.index("    # HACK", start)]
+block = re.sub(r"    if CUDA_HOME is not None:.*?\n\n", "", block, flags=re.S)
+ns = {"os": os, "Version": Version, "bare_metal_version": Version("12.4")}
+exec("\n".join(l[4:] for l in block.splitlines()), ns)
+print(" ".join(ns["cc_flag"]))
+PY
+}
+for n in causal-conv1d mamba-ssm; do
+	with=$(cc_flags "$D/$n/setup.py" TORCH_CUDA_ARCH_LIST=9.0)
+	without=$(cc_flags "$D/$n/setup.py" TORCH_CUDA_ARCH_LIST=)
+	[ -z "$with" ] && ok "$n setup.py adds no -gencode when TORCH_CUDA_ARCH_LIST is set" || fail "$n with list" "$with"
+	case $without in *"arch=compute_70,code=sm_70"*"arch=compute_90,code=sm_90"*) ok "$n setup.py keeps its own list when it is not" ;; *) fail "$n without list" "$without" ;; esac
+done
+cuh="$D/mamba-ssm/reverse_scan.cuh"
+! grep -q 'cub::LaneId\|cub::CTA_SYNC' "$cuh" && ok "reverse_scan.cuh uses neither cub::LaneId nor cub::CTA_SYNC" || fail "cub left" "$(grep -n 'cub::LaneId\|cub::CTA_SYNC' "$cuh")"
+grep -q 'lane_id(threadIdx.x & 0x1f)' "$cuh" && [ "$(grep -c '__syncthreads();' "$cuh")" -ge 2 ] &&
+	ok "it takes the lane from threadIdx.x and syncs with __syncthreads()" || fail "replacements" "$(grep -n 'lane_id(\|syncthreads' "$cuh")"
+for f in "$MB_ROOT"/patches/*/*.patch; do
+	head -n 1 "$f" | grep -q '^---' && fail "$(basename "$f") has a header" || ok "$(basename "$f") has a header"
+	grep -q '^Upstream later:' "$f" && grep -q '^Why:' "$f" && grep -q '^What:' "$f" &&
+		ok "$(basename "$f") says what, why and what upstream did" || fail "$(basename "$f") header"
+done
+done_testing
