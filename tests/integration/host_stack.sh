@@ -73,4 +73,24 @@ for f in "$MB_ROOT"/patches/*/*.patch; do
 	grep -q '^Upstream later:' "$f" && grep -q '^Why:' "$f" && grep -q '^What:' "$f" &&
 		ok "$(basename "$f") says what, why and what upstream did" || fail "$(basename "$f") header"
 done
+
+# compat.yaml rules scoped to stacks: nvcc 13 with gcc 13 fails the default
+# stack's rules, not mamba-host's; a torch built for another CUDA major than
+# nvcc's is refused at install, before any download.
+B="$T_TMP/bin" FT="$T_TMP/faketorch"
+mkdir -p "$B" "$FT/torch"
+fake() { printf '#!/bin/sh\ncat <<"X"\n%s\nX\n' "$2" > "$B/$1"; chmod 755 "$B/$1"; }
+fake nvcc "Cuda compilation tools, release 13.0, V13.0.48"
+fake gcc "13.3.0"
+fake nvidia-smi "580.65.06, 9.0"
+printf '__version__ = "2.11.0+cu130"\nclass version:\n    cuda = "12.8"\n' > "$FT/torch/__init__.py"
+PATH="$B:$PATH" CUDA_HOME="$T_TMP/no-cuda" run_mb doctor
+case $OUT in *"FAIL  nvcc "*"13.0.48"*) ok "doctor (stack mamba): nvcc 13 fails the default stack's rule" ;; *) fail "mamba rules" "$OUT" ;; esac
+PATH="$B:$PATH" CUDA_HOME="$T_TMP/no-cuda" run_mb doctor mamba-host
+case $OUT in *"FAIL  nvcc "*|*"stack-gcc"*) fail "mamba-host judged by the default stack's rules" "$OUT" ;; *"ok    host-nvcc"*"13.0.48"*) ok "doctor mamba-host: the default stack's nvcc and gcc rules do not fire" ;; *) fail "mamba-host rules" "$OUT" ;; esac
+expect_rc "and nvcc 13 with gcc 13 passes for mamba-host" 0
+PATH="$B:$PATH" CUDA_HOME="$T_TMP/no-cuda" PYTHONPATH="$FT" run_mb install mamba-host --recipes "$MB_ROOT/recipes-host" \
+	--prefix "$T_TMP/host" --cache "$T_TMP/hostcache" --mirror "$MIRROR" --offline
+expect_err "a cu128 torch with nvcc 13: exit 6 before any download" 6 "host check 'torch-cuda-major-13' failed (found 12.8)"
+[ ! -d "$T_TMP/hostcache/blobs" ] || [ -z "$(find "$T_TMP/hostcache/blobs" -type f)" ] && ok "nothing was downloaded" || fail "downloaded"
 done_testing
