@@ -40,6 +40,12 @@ expect_rc "the shipped patches apply to the pinned trees (offline, by tree_sha25
 grep -c '^mambaboot: applied patch' "$P/.mambaboot/logs/mamba-ssm.log" | grep -qx 2 &&
 	ok "mamba-ssm's two patches were applied by mambaboot's patch step" || fail "applied" "$ERR"
 
+tree=$("$MB" digest "$S/mamba-2845255a.tar.gz" | sed -n 's/^tree_sha256: //p')
+run_mb mirror create "$T_TMP/m2" mamba-ssm --recipes "$R" --patches "$MB_ROOT/patches" --mirror "$MIRROR" --offline --cache "$CACHE"
+expect_rc "mirror create takes a tree-pinned source" 0
+cmp -s "$T_TMP/m2/tree_sha256/$tree" "$S/mamba-2845255a.tar.gz" && ok "and the mirror finds it by its tree_sha256" ||
+	fail "tree link" "$(ls -l "$T_TMP/m2" "$T_TMP/m2/tree_sha256" 2>&1)"
+
 D="$P/share/patched"
 # What setup.py's nvcc flags come to, with and without TORCH_CUDA_ARCH_LIST:
 # the cc_flag block of the patched file, run on its own.
