@@ -85,10 +85,14 @@ def where_installed():
     spec = importlib.util.find_spec("mamba_ssm")
     report("mamba_ssm comes from the prefix",
            os.path.realpath(spec.origin).startswith(os.path.realpath(PREFIX)), spec.origin)
-    r = subprocess.run([sys.executable, "-c", "import mamba_ssm"], capture_output=True, text=True)
-    last = (r.stderr.strip().splitlines() or ["ok"])[-1]
-    print("INFO `import mamba_ssm` (package root, needs transformers): exit %d: %s"
-          % (r.returncode, last), flush=True)
+    try:
+        r = subprocess.run([sys.executable, "-c", "import mamba_ssm"], capture_output=True,
+                           text=True, timeout=120)
+        last = (r.stderr.strip().splitlines() or ["ok"])[-1]
+        print("INFO `import mamba_ssm` (package root, needs transformers): exit %d: %s"
+              % (r.returncode, last), flush=True)
+    except subprocess.TimeoutExpired:
+        print("INFO `import mamba_ssm` did not finish in 120 s", flush=True)
 
 
 def causal_conv1d_vs_conv1d():
