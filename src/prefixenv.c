@@ -201,6 +201,24 @@ static void put_restore(struct sbuf *b, const char *var)
 		    "    unset _MB_HAD_%s _MB_OLD_%s\n", var, var, var, var, var, var, var);
 }
 
+/* The first line of every bin/activate mambaboot writes: one without it
+ * (a venv's, conda's) is never replaced or removed. */
+#define ACTIVATE_MARK "# Written by mambaboot install."
+
+static bool ours_or_none(const char *path)
+{
+	char *text = NULL;
+	size_t len;
+	bool ours;
+
+	if (access(path, F_OK) != 0)
+		return true;
+	ours = read_file(path, 1 << 16, &text, &len, NULL) == 0 &&
+	       strncmp(text, ACTIVATE_MARK, strlen(ACTIVATE_MARK)) == 0;
+	free(text);
+	return ours;
+}
+
 char *mb_activate_script(const struct mb_prefix_env *pe)
 {
 	static const char *const vars[] = { "PATH", "CONDA_PREFIX", "CUDA_HOME", "PYTHONPATH" };
@@ -210,7 +228,7 @@ char *mb_activate_script(const struct mb_prefix_env *pe)
 	size_t i;
 
 	vals[0] = head;
-	sbuf_puts(&b, "# Written by mambaboot install.  In sh, bash or zsh: `. THIS_FILE`;\n"
+	sbuf_puts(&b, ACTIVATE_MARK "  In sh, bash or zsh: `. THIS_FILE`;\n"
 		      "# `deactivate` puts PATH, CONDA_PREFIX, CUDA_HOME and PYTHONPATH back.\n"
 		      "if [ -n \"${_MB_ACTIVE-}\" ]; then deactivate; fi\n_MB_ACTIVE=1\n");
 	for (i = 0; i < 4; i++)
@@ -231,12 +249,21 @@ char *mb_activate_script(const struct mb_prefix_env *pe)
 
 int mb_activate_update(const char *prefix, const struct mb_prefix_env *pe, struct mb_err *err)
 {
-	char *path = path_join(prefix, "bin/activate"), *text = pe ? mb_activate_script(pe) : NULL;
+	char *path = path_join(prefix, "bin/activate"), *text;
 	int rc = 0;
 
-	if (!pe && unlink(path) < 0 && errno != ENOENT)
-		rc = mb_errno(err, MB_EFAIL, errno, "cannot remove %s", path);
-	if (pe && (rc = mkdir_parents(path, err)) == 0)
+	if (!ours_or_none(path)) {
+		free(path); /* a venv's or conda's own: theirs to keep */
+		return 0;
+	}
+	if (!pe) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			rc = mb_errno(err, MB_EFAIL, errno, "cannot remove %s", path);
+		free(path);
+		return rc;
+	}
+	text = mb_activate_script(pe);
+	if ((rc = mkdir_parents(path, err)) == 0)
 		rc = write_file_atomic(path, text, strlen(text), err);
 	free(text);
 	free(path);
