@@ -75,4 +75,9 @@ expect_rc "the built wheel's files verify" 0
 run_mb remove mbpkg --prefix "$P"
 expect_rc "remove takes it away" 0
 [ ! -e "$SP/mbpkg" ] && [ ! -e "$P/bin/activate" ] && ok "its files and bin/activate are gone" || fail "left behind" "$(cd "$P" && find . -path ./.mambaboot -prune -o -type f -print)"
+P="$T_TMP/venvlike"; mkdir -p "$P/bin"
+echo '# a venv activate script' > "$P/bin/activate"
+mb_install mbpkg --recipes "$R"
+expect_rc "install into a prefix with its own bin/activate" 0
+[ "$(cat "$P/bin/activate")" = '# a venv activate script' ] && ok "a bin/activate mambaboot did not write is left as it is" || fail "foreign activate replaced" "$(head -n 2 "$P/bin/activate")"
 done_testing
