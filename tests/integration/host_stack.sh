@@ -13,7 +13,7 @@ order() { # OUTPUT: causal-conv1d's line comes before mamba-ssm's
 	m=$(printf '%s\n' "$1" | grep -n ' mamba-ssm ' | cut -d: -f1)
 	[ -n "$c" ] && [ -n "$m" ] && [ "$c" -lt "$m" ]
 }
-run_mb plan mamba
+run_mb plan mamba --recipes "$MB_ROOT/recipes"
 order "$OUT" && ok "plan mamba builds causal-conv1d before mamba-ssm" || fail "mamba order" "$OUT"
 run_mb plan mamba-host --recipes "$MB_ROOT/recipes-host"
 order "$OUT" && ok "plan mamba-host builds causal-conv1d before mamba-ssm" || fail "mamba-host order" "$OUT" "$ERR"
