@@ -95,6 +95,8 @@ static void build_env(struct mb_envv *e, const struct mb_stage_ctx *ctx, const s
 		mb_envv_set(e, "TORCH_CUDA_ARCH_LIST", ctx->cuda_arch);
 	if (!ctx->python_external) /* a user's ~/.local must not leak into it */
 		mb_envv_set(e, "PYTHONNOUSERSITE", "1");
+	else if (getenv("LD_LIBRARY_PATH")) /* the libraries the probed torch loaded */
+		mb_envv_set(e, "LD_LIBRARY_PATH", getenv("LD_LIBRARY_PATH"));
 	mb_envv_set(e, "PIP_DISABLE_PIP_VERSION_CHECK", "1");
 	for (i = 0; i < r->n_env; i++) {
 		char *val = expand(r->env[i].value, v);
