@@ -21,6 +21,8 @@
 #include "external.h"
 #include "fetch.h"
 #include "plan.h"
+#include "digest.h"
+#include "fsutil.h"
 #include "prefixenv.h"
 #include "prefix.h"
 #include "stage.h"
@@ -178,7 +180,7 @@ static size_t diff(struct run *r)
 			    j->recipe->version, j->action);
 	}
 	for (i = 0; i < s->n_recipes; i++) {
-		bool planned = false;
+		bool planned = mb_state_recipe_generated(&s->recipes[i]); /* made again */
 		size_t k;
 		for (k = 0; !planned && k < r->plan.n_steps; k++)
 			planned = name_equal(r->plan.steps[k].recipe->name, s->recipes[i].name);
@@ -758,6 +760,61 @@ static int apply_job(struct run *r, struct job *j)
 	return rc < 0 ? rc : record(r, j);
 }
 
+/* ---- PREFIX/bin/activate, the shell's side of `mambaboot run` ---- */
+
+/* Its text for this plan (externals' directories, CUDA, the python). */
+static char *activate_text(const struct run *r)
+{
+	bool external = r->plan.python && r->plan.python->kind == MB_KIND_EXTERNAL;
+	char *site = external && r->python_xy
+		? xasprintf("%s/lib/python%s/site-packages", r->prefix.path, r->python_xy) : NULL;
+	struct mb_prefix_env pe = { r->prefix.path, r->tool_path, r->cuda_home, site };
+	char *text = mb_activate_script(&pe);
+
+	free(site);
+	return text;
+}
+
+/* Staged and placed in the transaction, owned by a generated record, so
+ * that it is verified, rolled back and removed (with the last recipe)
+ * like a recipe's file.  The previous one went with unlink_outgoing.
+ * Written only where the prefix has no bin/activate: a venv's, or one a
+ * recipe installs, stays. */
+static int place_activate(struct run *r)
+{
+	struct mb_state_recipe st = { 0 };
+	char *path = path_join(r->prefix.path, "bin/activate"), *text, *staged, hex[MB_SHA256_HEX];
+	const char *stage;
+	size_t i, installed = 0;
+	int rc;
+
+	for (i = 0; i < r->plan.n_steps; i++)
+		installed += r->plan.steps[i].recipe->kind != MB_KIND_EXTERNAL;
+	rc = access(path, F_OK) == 0 || !installed;
+	free(path);
+	if (rc)
+		return 0;
+	if (!(stage = mb_txn_stage_dir(r->txn, MB_ACTIVATE_OWNER, r->err)))
+		return -r->err->code;
+	text = activate_text(r);
+	staged = path_join(stage, "bin/activate");
+	if ((rc = mkdir_parents(staged, r->err)) == 0 &&
+	    (rc = write_file_atomic(staged, text, strlen(text), r->err)) == 0 &&
+	    (rc = mb_sha256_buf(text, strlen(text), hex, r->err)) == 0) {
+		mb_owned_add(&st.files, "bin/activate", MB_OWNED_FILE, hex, (int64_t)strlen(text), 0644);
+		rc = mb_txn_place(r->txn, stage, &st.files, r->err);
+	}
+	st.name = xstrdup(MB_ACTIVATE_OWNER);
+	st.version = xstrdup("1");
+	st.kind = xstrdup(MB_KIND_GENERATED);
+	if (rc == 0)
+		rc = mb_txn_set_recipe(r->txn, &st, r->err);
+	mb_state_recipe_free(&st); /* what set_recipe did not take */
+	free(staged);
+	free(text);
+	return rc;
+}
+
 static int transact(struct run *r)
 {
 	size_t i;
@@ -775,6 +832,8 @@ static int transact(struct run *r)
 	for (i = 0; rc == 0 && i < r->plan.n_steps; i++)
 		if (changing(&r->jobs[i]))
 			rc = apply_job(r, &r->jobs[i]);
+	if (rc == 0)
+		rc = place_activate(r);
 	if (rc == 0 && mb_interrupted(r->o->ev))
 		rc = mb_errf(r->err, MB_EFAIL, "interrupted; the prefix is left as it was");
 	if (rc < 0) {
@@ -789,25 +848,6 @@ static int transact(struct run *r)
 }
 
 /* ---- the whole run ---- */
-
-/* PREFIX/bin/activate, the shell's side of `mambaboot run`: written after
- * each install (its values follow the plan: externals, CUDA, python), and
- * removed with the prefix's last recipe. */
-static void write_activate(struct run *r)
-{
-	bool external = r->plan.python && r->plan.python->kind == MB_KIND_EXTERNAL;
-	char *site = external && r->python_xy
-		? xasprintf("%s/lib/python%s/site-packages", r->prefix.path, r->python_xy) : NULL;
-	struct mb_prefix_env pe = { r->prefix.path, r->tool_path, r->cuda_home, site };
-	struct mb_err err;
-	size_t i, installed = 0;
-
-	for (i = 0; i < r->plan.n_steps; i++)
-		installed += r->plan.steps[i].recipe->kind != MB_KIND_EXTERNAL;
-	if (mb_activate_update(r->prefix.path, installed ? &pe : NULL, &err) < 0)
-		emit(r, MB_EV_WARN, NULL, err.msg);
-	free(site);
-}
 
 static void run_free(struct run *r)
 {
@@ -897,10 +937,8 @@ int mb_install(const struct mb_recipe_set *set, char *const *targets, size_t n_t
 	    (rc = check_stages(&r)) < 0 || (rc = host_checks(&r)) < 0 ||
 	    (rc = choose_arch(&r)) < 0 || (rc = fetch_all(&r)) < 0)
 		goto out;
-	if ((rc = transact(&r)) == 0) {
+	if ((rc = transact(&r)) == 0)
 		mb_conda_history(&r.prefix, "install", targets, n_targets);
-		write_activate(&r);
-	}
 out:
 	if (!r.have_prefix)
 		free(r.prefix.path);

@@ -3,7 +3,6 @@
 
 #include "prefixenv.h"
 
-#include <errno.h>
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,23 +200,8 @@ static void put_restore(struct sbuf *b, const char *var)
 		    "    unset _MB_HAD_%s _MB_OLD_%s\n", var, var, var, var, var, var, var);
 }
 
-/* The first line of every bin/activate mambaboot writes: one without it
- * (a venv's, conda's) is never replaced or removed. */
+/* The first line of every bin/activate mambaboot writes. */
 #define ACTIVATE_MARK "# Written by mambaboot install."
-
-static bool ours_or_none(const char *path)
-{
-	char *text = NULL;
-	size_t len;
-	bool ours;
-
-	if (access(path, F_OK) != 0)
-		return true;
-	ours = read_file(path, 1 << 16, &text, &len, NULL) == 0 &&
-	       strncmp(text, ACTIVATE_MARK, strlen(ACTIVATE_MARK)) == 0;
-	free(text);
-	return ours;
-}
 
 char *mb_activate_script(const struct mb_prefix_env *pe)
 {
@@ -245,27 +229,4 @@ char *mb_activate_script(const struct mb_prefix_env *pe)
 		      "hash -r 2>/dev/null || true\n");
 	free(head);
 	return sbuf_steal(&b);
-}
-
-int mb_activate_update(const char *prefix, const struct mb_prefix_env *pe, struct mb_err *err)
-{
-	char *path = path_join(prefix, "bin/activate"), *text;
-	int rc = 0;
-
-	if (!ours_or_none(path)) {
-		free(path); /* a venv's or conda's own: theirs to keep */
-		return 0;
-	}
-	if (!pe) {
-		if (unlink(path) < 0 && errno != ENOENT)
-			rc = mb_errno(err, MB_EFAIL, errno, "cannot remove %s", path);
-		free(path);
-		return rc;
-	}
-	text = mb_activate_script(pe);
-	if ((rc = mkdir_parents(path, err)) == 0)
-		rc = write_file_atomic(path, text, strlen(text), err);
-	free(text);
-	free(path);
-	return rc;
 }

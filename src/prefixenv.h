@@ -58,9 +58,5 @@ void mb_activation_argv_free(char **argv);
  * the variables as they were. */
 char *mb_activate_script(const struct mb_prefix_env *pe);
 
-/* Write PREFIX/bin/activate for pe, or, with pe NULL (the prefix holds no
- * recipe any more), remove it.  One mambaboot did not write (a venv's,
- * conda's) is left as it is. */
-int mb_activate_update(const char *prefix, const struct mb_prefix_env *pe, struct mb_err *err);
 
 #endif

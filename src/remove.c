@@ -6,7 +6,6 @@
 #include "conda.h"
 #include "prefix.h"
 #include "remove.h"
-#include "prefixenv.h"
 #include "util.h"
 
 static bool in_list(char *const *v, size_t n, const char *name)
@@ -98,18 +97,18 @@ int mb_prefix_remove(struct mb_prefix *p, char *const *names, size_t n, bool for
 	}
 	for (i = 0; rc == 0 && i < s->n_recipes; i++) {
 		const struct mb_state_recipe *r = &s->recipes[i];
-		if (needed(kept, n_kept, r->name) && !in_list(names, n, r->name))
-			continue;
+		bool generated = mb_state_recipe_generated(r);
+		if (generated ? n_kept > 0 : needed(kept, n_kept, r->name) && !in_list(names, n, r->name))
+			continue; /* bin/activate goes with the last recipe */
 		rc = mb_txn_unlink_recipe(t, r, err);
 		mb_txn_drop_recipe(t, r->name);
-		*VEC_PUSH(out->removed, out->n_removed, out->cap) = xstrdup(r->name);
+		if (!generated)
+			*VEC_PUSH(out->removed, out->n_removed, out->cap) = xstrdup(r->name);
 	}
 	mb_txn_set_requested(t, kept, n_kept);
 	rc = rc < 0 ? (mb_txn_abort(t), rc) : mb_txn_commit(t, err);
 	if (rc == 0)
 		mb_conda_history(p, "remove", names, n);
-	if (rc == 0 && n_kept == 0)
-		mb_activate_update(p->path, NULL, NULL); /* the prefix is empty now */
 	free(kept);
 	return rc;
 }

@@ -372,3 +372,8 @@ struct mb_state_recipe *mb_state_find(const struct mb_state *s, const char *name
 			return &s->recipes[i];
 	return NULL;
 }
+
+bool mb_state_recipe_generated(const struct mb_state_recipe *r)
+{
+	return r->kind && strcmp(r->kind, MB_KIND_GENERATED) == 0;
+}

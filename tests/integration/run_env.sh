@@ -71,7 +71,13 @@ unset
 unset") ok "activate sets PATH, PYTHONPATH, CUDA_HOME; deactivate restores them" ;; *) fail "activate/deactivate" "$after" ;; esac
 
 run_mb verify --prefix "$P"
-expect_rc "the built wheel's files verify" 0
+expect_rc "the built wheel's files and bin/activate verify" 0
+run_mb list --prefix "$P"
+case $OUT in *"1 recipe "*) ok "list shows the recipe, not activate's record" ;; *) fail "list" "$OUT" ;; esac
+cp "$P/bin/activate" "$T_TMP/activate.saved" && echo '# changed' >> "$P/bin/activate"
+run_mb verify --prefix "$P"
+expect_err "a changed bin/activate: verify exits 4" 4 "modified"
+cp "$T_TMP/activate.saved" "$P/bin/activate"
 run_mb remove mbpkg --prefix "$P"
 expect_rc "remove takes it away" 0
 [ ! -e "$SP/mbpkg" ] && [ ! -e "$P/bin/activate" ] && ok "its files and bin/activate are gone" || fail "left behind" "$(cd "$P" && find . -path ./.mambaboot -prune -o -type f -print)"
