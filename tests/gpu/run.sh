@@ -16,6 +16,7 @@
 # doctor -> install mamba-host (causal-conv1d, then mamba-ssm; the CUDA
 # architectures detected) -> `mambaboot run -- python3 tests/gpu/check.py`.
 # Exit 0 only when every step and every check passed.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@" # `sh run.sh` too
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
