@@ -340,28 +340,34 @@ static int open_log(const struct mb_stage_ctx *ctx, const struct mb_recipe *r, c
 	return 0;
 }
 
-static int run_script(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
-		      const char *src, const char *wheel_dir, struct log *log, struct mb_err *err)
+/* The build's environment, and the log's first lines saying what it
+ * holds: the tools its PATH finds and the architectures. */
+static void prepare_env(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
+			const char *src, const char *wheel_dir, struct mb_envv *env, struct log *log)
 {
 	char jobs[16];
 	struct vars v = { ctx->prefix, src, jobs, ctx->python_exe, ctx->cuda_home, wheel_dir };
-	struct mb_envv env = { 0 };
+
+	snprintf(jobs, sizeof jobs, "%d", ctx->jobs > 0 ? ctx->jobs : 1);
+	build_env(env, ctx, r, &v);
+	log_tools(ctx, mb_envv_get(env, "PATH"), log);
+	if (mb_envv_get(env, "TORCH_CUDA_ARCH_LIST"))
+		log_note(log, "mambaboot: TORCH_CUDA_ARCH_LIST=%s\n",
+			 mb_envv_get(env, "TORCH_CUDA_ARCH_LIST"));
+}
+
+static int run_script(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
+		      const char *src, char **envp, struct log *log, struct mb_err *err)
+{
 	size_t i;
 	int rc = 0;
 
-	snprintf(jobs, sizeof jobs, "%d", ctx->jobs > 0 ? ctx->jobs : 1);
-	build_env(&env, ctx, r, &v);
-	log_tools(ctx, mb_envv_get(&env, "PATH"), log);
-	if (mb_envv_get(&env, "TORCH_CUDA_ARCH_LIST"))
-		log_note(log, "mambaboot: TORCH_CUDA_ARCH_LIST=%s\n",
-			 mb_envv_get(&env, "TORCH_CUDA_ARCH_LIST"));
 	for (i = 0; rc == 0 && i < r->n_script; i++) {
 		if (mb_interrupted(ctx->ev))
 			rc = mb_errf(err, MB_EFAIL, "interrupted");
 		else
-			rc = run_line(ctx, r->script[i], i + 1, env.v, src, log, err);
+			rc = run_line(ctx, r->script[i], i + 1, envp, src, log, err);
 	}
-	mb_envv_free(&env);
 	return rc;
 }
 
@@ -424,6 +430,29 @@ static int unpack_and_patch(const struct mb_stage_ctx *ctx, const struct mb_reci
 	return rc;
 }
 
+/* In build directory `dir` (src/, wheels/), with the log open: describe
+ * the environment, unpack and patch, run the script (journaled), install
+ * the wheels it made. */
+static int build_steps(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
+		       const char *archive, const char *dir, struct mb_owned *owned,
+		       struct log *log, struct mb_err *err)
+{
+	char *src = path_join(dir, "src"), *wheels = path_join(dir, "wheels");
+	struct mb_envv env = { 0 };
+	int rc;
+
+	prepare_env(ctx, r, src, wheels, &env, log);
+	if ((rc = unpack_and_patch(ctx, r, archive, src, log, err)) == 0 &&
+	    (rc = mb_txn_begin_direct(ctx->txn, err)) == 0 &&
+	    (rc = run_script(ctx, r, src, env.v, log, err)) == 0 &&
+	    (rc = mb_txn_end_direct(ctx->txn, owned, err)) == 0)
+		rc = install_wheels(ctx, r, wheels, owned, log, err);
+	mb_envv_free(&env);
+	free(wheels);
+	free(src);
+	return rc;
+}
+
 int mb_build_source(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
 		    const char *archive, struct mb_owned *owned, struct mb_err *err)
 {
@@ -436,12 +465,8 @@ int mb_build_source(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
 	free(norm);
 	if ((rc = check_tree(r, archive, err)) == 0 && (rc = remove_tree(dir, err)) == 0 &&
 	    (rc = mkdir_p(src, 0755, err)) == 0 && (rc = mkdir_p(wheels, 0755, err)) == 0 &&
-	    (rc = open_log(ctx, r, &log_path, &log, err)) == 0 &&
-	    (rc = unpack_and_patch(ctx, r, archive, src, &log, err)) == 0 &&
-	    (rc = mb_txn_begin_direct(ctx->txn, err)) == 0 &&
-	    (rc = run_script(ctx, r, src, wheels, &log, err)) == 0 &&
-	    (rc = mb_txn_end_direct(ctx->txn, owned, err)) == 0)
-		rc = install_wheels(ctx, r, wheels, owned, &log, err);
+	    (rc = open_log(ctx, r, &log_path, &log, err)) == 0)
+		rc = build_steps(ctx, r, archive, dir, owned, &log, err);
 	if (rc == -MB_EBUILD && log_path) {
 		size_t n = strlen(err->msg);
 		emit_tail(log_path, r->name, ctx->ev);

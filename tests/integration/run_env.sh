@@ -43,9 +43,10 @@ python3 -c "import mbpkg" 2>/dev/null && fail "the host's python does not see it
 build_path=$(grep -o "BUILD_PATH = '[^']*'" "$SP/mbpkg/__init__.py")
 pydir=$(dirname "$(command -v python3)")
 case $build_path in "BUILD_PATH = '$P/bin:$pydir:"*) ok "the build's PATH: PREFIX/bin, then the externals' directories" ;; *) fail "build PATH" "$build_path" ;; esac
-grep -q "^mambaboot: external python [0-9.]*: $pydir/python3$" "$P/.mambaboot/logs/mbpkg.log" &&
+head -n 1 "$P/.mambaboot/logs/mbpkg.log" | grep -q "^mambaboot: build PATH=$P/bin:$pydir:" &&
+	grep -q "^mambaboot: external python [0-9.]*: $pydir/python3$" "$P/.mambaboot/logs/mbpkg.log" &&
 	grep -q '^mambaboot: tool gcc: ' "$P/.mambaboot/logs/mbpkg.log" &&
-	ok "the build log names the tools found and their versions" || fail "log tools" "$(head -n 12 "$P/.mambaboot/logs/mbpkg.log")"
+	ok "the build log begins with its PATH and the tools found, with their versions" || fail "log tools" "$(head -n 12 "$P/.mambaboot/logs/mbpkg.log")"
 
 mkdir -p "$P/etc/conda/activate.d"
 printf 'MB_TEST_ACTIVATED="yes, with $CONDA_PREFIX"; export MB_TEST_ACTIVATED\n' > "$P/etc/conda/activate.d/test.sh"
