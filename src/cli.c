@@ -104,6 +104,8 @@ static void build_tables(const struct mb_cmd *cmd, struct option *longs, char *s
 {
 	size_t i, n = 0, s = 0;
 
+	if (cmd->opts & OPT_ARGS_LAST)
+		shorts[s++] = '+';
 	shorts[s++] = ':'; /* report a missing value as ':' */
 	for (i = 0; i < N_OPTDEFS; i++) {
 		const struct optdef *d = &optdefs[i];
@@ -135,7 +137,7 @@ int cli_parse(const struct mb_cmd *cmd, int argc, char **argv, struct mb_opts *o
 	      struct mb_err *err)
 {
 	struct option longs[N_OPTDEFS + 1];
-	char shorts[2 * N_OPTDEFS + 2], bad[64];
+	char shorts[2 * N_OPTDEFS + 3], bad[64];
 	int c, rc, i;
 
 	memset(opts, 0, sizeof *opts);

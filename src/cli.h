@@ -20,6 +20,7 @@ enum {
 	OPT_YES = 1 << 9, OPT_UNPINNED = 1 << 10, OPT_CACERT = 1 << 11,
 	OPT_STRICT = 1 << 12, OPT_FORCE = 1 << 13, OPT_SKIP_CHECKS = 1 << 14,
 	OPT_LOCK_TIMEOUT = 1 << 15, OPT_COMPILE = 1 << 16, OPT_CUDA_ARCH = 1 << 17,
+	OPT_ARGS_LAST = 1 << 18, /* options end at the first argument (run: its command's own) */
 };
 #define OPT_COMMON (OPT_JSON)
 

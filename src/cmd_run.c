@@ -63,11 +63,11 @@ const struct mb_cmd cmd_run = {
 	"(as install finds it: $CUDA_HOME, else nvcc's, else /usr/local/cuda), the\n"
 	"prefix's site-packages on PYTHONPATH when its python is the host's, and\n"
 	"DIR/etc/conda/activate.d/*.sh sourced first.  The exit status is\n"
-	"COMMAND's.  Put '--' before COMMAND so that its options stay its own.\n"
+	"COMMAND's.  Options end at COMMAND ('--' before it is accepted too).\n"
 	"For an interactive shell: . DIR/bin/activate (deactivate undoes it).\n"
 	"\n"
 	"Options:\n"
 	"  -p, --prefix DIR   the prefix\n",
-	.opts = OPT_PREFIX,
+	.opts = OPT_PREFIX | OPT_ARGS_LAST,
 	.run = run,
 };

@@ -58,6 +58,8 @@ $P/bin
 yes, with $P" ] && ok "run: site-packages importable, CUDA_HOME, PREFIX/bin first, activate.d sourced" || fail "run env" "$OUT" "$ERR"
 run_mb run --prefix "$P" -- sh -c 'printf "%s|" "$@"; exit 3' x 'a b' "c'd" '$HOME'
 [ "$RC" -eq 3 ] && [ "$OUT" = "a b|c'd|\$HOME|" ] && ok "arguments pass through untouched, and the exit status is the command's" || fail "argv" "rc $RC: $OUT"
+run_mb run --prefix "$P" sh -c 'echo "$1"' sh -v
+[ "$RC" -eq 0 ] && [ "$OUT" = "-v" ] && ok "without '--', options after the command are the command's" || fail "options order" "rc $RC: $OUT $ERR"
 run_mb run --prefix "$T_TMP/nowhere" -- true
 expect_err "run on a missing prefix: exit 2" 2 "does not exist"
 
