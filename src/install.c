@@ -147,6 +147,41 @@ static bool same_install(const struct mb_recipe *rec, const struct mb_state_reci
 	       strcmp(rec->sha256, old->recipe_sha256) == 0;
 }
 
+static bool cuda_build(const struct mb_recipe *rec)
+{
+	return rec->kind == MB_KIND_SOURCE && mb_recipe_depends_on(rec, "cuda");
+}
+
+/* Was a CUDA build made for the architectures chosen now?  With none
+ * chosen (no GPU, nothing set), what is there stays. */
+static bool same_arch(const struct run *r, const struct mb_recipe *rec,
+		      const struct mb_state_recipe *old)
+{
+	return !cuda_build(rec) || !r->arch.list ||
+	       (old->cuda_arch && strcmp(old->cuda_arch, r->arch.list) == 0);
+}
+
+/* The architectures, chosen before the diff so that a changed list (a new
+ * GPU, --cuda-arch) rebuilds what was built for another; choose_arch()
+ * chooses again, warning and checking, once it is known what is built. */
+static int preselect_arch(struct run *r)
+{
+	struct mb_facts f;
+	bool any = false;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < r->plan.n_steps; i++)
+		any = any || cuda_build(r->plan.steps[i].recipe);
+	if (!any)
+		return 0;
+	mb_facts_probe(&f, NULL, NULL, false);
+	rc = mb_cuda_arch_choose(r->o->cuda_arch, getenv("TORCH_CUDA_ARCH_LIST"), f.gpu_cc, f.n_gpus,
+				 NULL, &r->arch, r->err);
+	mb_facts_free(&f);
+	return rc;
+}
+
 static void report_item(struct run *r, const char *name, const char *from, const char *to,
 			enum mb_action a)
 {
@@ -172,7 +207,8 @@ static size_t diff(struct run *r)
 			continue;
 		j->old = mb_state_find(s, j->recipe->name);
 		j->action = !j->old ? MB_ACT_INSTALL
-			  : same_install(j->recipe, j->old) ? MB_ACT_KEEP : MB_ACT_UPGRADE;
+			  : same_install(j->recipe, j->old) && same_arch(r, j->recipe, j->old)
+			  ? MB_ACT_KEEP : MB_ACT_UPGRADE;
 		if (j->action == MB_ACT_KEEP)
 			continue;
 		changes++;
@@ -392,6 +428,7 @@ static int choose_arch(struct run *r)
 	if (!builds_with_cuda(r))
 		return 0;
 	probe_host(r);
+	mb_cuda_arch_free(&r->arch);
 	rc = mb_cuda_arch_choose(r->o->cuda_arch, getenv("TORCH_CUDA_ARCH_LIST"), r->facts.gpu_cc,
 				 r->facts.n_gpus, r->o->ev, &r->arch, r->err);
 	if (rc < 0 || !r->arch.list)
@@ -922,7 +959,7 @@ int mb_install(const struct mb_recipe_set *set, char *const *targets, size_t n_t
 	if ((rc = open_prefix(&r)) < 0)
 		goto out;
 	rep->prefix = xstrdup(r.prefix.path);
-	if ((rc = resolve(&r, targets, n_targets)) < 0)
+	if ((rc = resolve(&r, targets, n_targets)) < 0 || (rc = preselect_arch(&r)) < 0)
 		goto out;
 	changes = diff(&r);
 	rep->nothing_to_do = changes == 0 && !r.requested_changed;

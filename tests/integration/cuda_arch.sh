@@ -50,6 +50,15 @@ grep -q '^mambaboot: build step 1 done in .* s$' "$T_TMP/p1/.mambaboot/logs/kern
 grep -q '^mambaboot: TORCH_CUDA_ARCH_LIST=8.0;9.0$' "$T_TMP/p1/.mambaboot/logs/kern.log" &&
 	ok "the build log names the list" || fail "list in log"
 
+inst 1
+case $ERR in *"up to date: nothing to do"*) ok "the same GPUs again: nothing to do" ;; *) fail "reinstall same archs" "$ERR" ;; esac
+inst 1 --cuda-arch 9.0
+[ "$RC" -eq 0 ] && [ "$(arch_of 1)" = "9.0" ] && ok "another list rebuilds what was built for the old one" || fail "rebuild for new archs" "rc $RC: $(arch_of 1) $ERR"
+mv "$B/nvidia-smi" "$B/nvidia-smi.off"
+inst 1
+case $ERR in *"nothing to do"*) ok "no GPU and nothing set: what was built stays" ;; *) fail "no gpu keeps" "$ERR" ;; esac
+mv "$B/nvidia-smi.off" "$B/nvidia-smi"
+
 TORCH_CUDA_ARCH_LIST="7.5 8.6" inst 2
 [ "$(arch_of 2)" = "7.5;8.6" ] && ok "a user's TORCH_CUDA_ARCH_LIST wins over the GPUs" || fail "env archs" "$(arch_of 2)"
 
