@@ -133,7 +133,7 @@ install: mambaboot
 	  $(DESTDIR)$(PREFIX)/share/mambaboot
 	install -m 755 mambaboot $(DESTDIR)$(PREFIX)/bin/mambaboot
 	install -m 644 share/man/man1/mambaboot.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	cp -R recipes patches $(DESTDIR)$(PREFIX)/share/mambaboot/
+	cp -R recipes recipes-host patches $(DESTDIR)$(PREFIX)/share/mambaboot/
 	if [ -d share/mambaboot ]; then cp -R share/mambaboot/. $(DESTDIR)$(PREFIX)/share/mambaboot/; fi
 
 clean:

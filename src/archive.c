@@ -432,18 +432,21 @@ static void unpack_free(struct unpack *u)
 	free(u->top);
 }
 
-/* The one top directory of an archive, found by a first pass. */
+/* The one top directory of an archive, found by a first pass.  An archive
+ * without one (`git archive` output) is unpacked as it is, as tree_sha256
+ * reads it (SPEC.md section 3). */
 static int find_top(struct unpack *u, const char *path)
 {
 	const struct mb_la *la = &u->la;
 	struct archive *a = reader(la);
 	struct archive_entry *e;
 	char *top = NULL;
+	bool several = false;
 	int rc = 0;
 
 	if (la->read_open_filename(a, path, 1 << 16) != ARCHIVE_OK)
 		rc = mb_errf(u->err, MB_EINTEGRITY, "%s: %s", path, la->error_string(a));
-	while (rc == 0 && la->read_next_header(a, &e) == ARCHIVE_OK) {
+	while (rc == 0 && !several && la->read_next_header(a, &e) == ARCHIVE_OK) {
 		const char *p = la->entry_pathname(e);
 		size_t len;
 		while (p && p[0] == '.' && p[1] == '/')
@@ -454,9 +457,14 @@ static int find_top(struct unpack *u, const char *path)
 		if (!top)
 			top = xasprintf("%.*s/", (int)len, p);
 		else if (strncmp(p, top, len) != 0 || strlen(top) != len + 1)
-			rc = mb_errf(u->err, MB_EINPUT, "%s: has no single top directory", path);
+			several = true;
 	}
 	la->read_free(a);
+	if (several) {
+		free(top);
+		top = xstrdup("");
+		u->flags &= ~(unsigned)MB_ARCHIVE_STRIP_TOP;
+	}
 	if (rc == 0 && !top)
 		rc = mb_errf(u->err, MB_EINPUT, "%s: empty archive", path);
 	u->top = top;

@@ -8,7 +8,7 @@
 #include "err.h"
 
 enum {
-	MB_ARCHIVE_STRIP_TOP = 1 << 0, /* drop a single top directory (source tarballs) */
+	MB_ARCHIVE_STRIP_TOP = 1 << 0, /* drop the single top directory, if there is one (source tarballs) */
 	MB_ARCHIVE_NO_TIMES = 1 << 1,  /* leave files' mtimes at now (as pip does) */
 };
 

@@ -5,6 +5,7 @@
 
 #include "build.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -12,9 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "archive.h"
+#include "prefixenv.h"
+#include "wheel.h"
 #include "digest.h"
 #include "doctor.h"
 #include "fsutil.h"
@@ -31,54 +35,25 @@ static const char *const passed_through[] = {
 
 /* ---- the environment ---- */
 
-struct env {
-	char **v;
-	size_t n, cap;
-};
-
-static void env_set(struct env *e, const char *key, const char *value)
-{
-	size_t len = strlen(key), i;
-	char *kv = xasprintf("%s=%s", key, value);
-
-	for (i = 0; i < e->n; i++) {
-		if (strncmp(e->v[i], key, len) == 0 && e->v[i][len] == '=') {
-			free(e->v[i]);
-			e->v[i] = kv;
-			return;
-		}
-	}
-	*VEC_PUSH(e->v, e->n, e->cap) = kv;
-	e->v = grow(e->v, &e->cap, e->n + 1, sizeof *e->v);
-	e->v[e->n] = NULL;
-}
-
-static void env_free(struct env *e)
-{
-	size_t i;
-
-	for (i = 0; i < e->n; i++)
-		free(e->v[i]);
-	free(e->v);
-}
-
 struct vars {
-	const char *prefix, *src_dir, *jobs, *python, *cuda_home;
+	const char *prefix, *src_dir, *jobs, *python, *cuda_home, *wheel_dir;
 };
 
-/* ${PREFIX} ${SRC_DIR} ${JOBS} ${PYTHON} ${CUDA_HOME}, expanded here:
- * nothing from a recipe is ever handed to a shell's eval. */
+/* ${PREFIX} ${SRC_DIR} ${JOBS} ${PYTHON} ${CUDA_HOME} ${WHEEL_DIR}, expanded
+ * here: nothing from a recipe is ever handed to a shell's eval. */
 static char *expand(const char *value, const struct vars *v)
 {
-	static const char *const names[] = { "PREFIX", "SRC_DIR", "JOBS", "PYTHON", "CUDA_HOME" };
-	const char *vals[] = { v->prefix, v->src_dir, v->jobs, v->python, v->cuda_home };
+	static const char *const names[] = { "PREFIX", "SRC_DIR", "JOBS", "PYTHON", "CUDA_HOME",
+					     "WHEEL_DIR" };
+	const char *vals[] = { v->prefix, v->src_dir, v->jobs, v->python, v->cuda_home,
+			       v->wheel_dir };
 	struct sbuf b = { 0 };
 	const char *p = value;
 	size_t i;
 
 	while (*p) {
 		bool done = false;
-		for (i = 0; !done && p[0] == '$' && p[1] == '{' && i < 5; i++) {
+		for (i = 0; !done && p[0] == '$' && p[1] == '{' && i < 6; i++) {
 			size_t n = strlen(names[i]);
 			if (strncmp(p + 2, names[i], n) == 0 && p[2 + n] == '}') {
 				sbuf_puts(&b, vals[i] ? vals[i] : "");
@@ -92,35 +67,43 @@ static char *expand(const char *value, const struct vars *v)
 	return sbuf_steal(&b);
 }
 
-static void build_env(struct env *e, const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
+/* The prefix's environment (prefixenv.h, as `mambaboot run` has it) over
+ * a clean base, then the build's own variables and the recipe's. */
+static void build_env(struct mb_envv *e, const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
 		      const struct vars *v)
 {
-	char *path = xasprintf("%s/bin%s%s%s:/usr/local/bin:/usr/bin:/bin", ctx->prefix,
-			       v->cuda_home ? ":" : "", v->cuda_home ? v->cuda_home : "",
-			       v->cuda_home ? "/bin" : "");
+	char *site = ctx->python_external && ctx->python_xy
+		? xasprintf("%s/lib/python%s/site-packages", ctx->prefix, ctx->python_xy) : NULL;
+	struct mb_prefix_env pe = { ctx->prefix, ctx->tool_path, v->cuda_home, site };
 	size_t i;
 
 	for (i = 0; passed_through[i]; i++)
 		if (getenv(passed_through[i]))
-			env_set(e, passed_through[i], getenv(passed_through[i]));
-	env_set(e, "PATH", path);
-	env_set(e, "PREFIX", ctx->prefix);
-	env_set(e, "CONDA_PREFIX", ctx->prefix); /* conda's activate.d scripts read it */
-	env_set(e, "SRC_DIR", v->src_dir);
-	env_set(e, "JOBS", v->jobs);
-	env_set(e, "MAX_JOBS", v->jobs);
-	env_set(e, "PYTHON", v->python ? v->python : "python3");
-	if (v->cuda_home)
-		env_set(e, "CUDA_HOME", v->cuda_home);
-	/* A user's ~/.local must not leak into what gets built. */
-	env_set(e, "PYTHONNOUSERSITE", "1");
-	env_set(e, "PIP_DISABLE_PIP_VERSION_CHECK", "1");
+			mb_envv_set(e, passed_through[i], getenv(passed_through[i]));
+	/* The host's python was probed with the caller's PYTHONPATH and user
+	 * site (a torch may live there): the build sees the same.  The prefix's
+	 * own python sees only the prefix. */
+	mb_prefix_env_apply(&pe, "/usr/local/bin:/usr/bin:/bin",
+			    ctx->python_external ? getenv("PYTHONPATH") : NULL, e);
+	mb_envv_set(e, "PREFIX", ctx->prefix);
+	mb_envv_set(e, "SRC_DIR", v->src_dir);
+	mb_envv_set(e, "WHEEL_DIR", v->wheel_dir);
+	mb_envv_set(e, "JOBS", v->jobs);
+	mb_envv_set(e, "MAX_JOBS", v->jobs);
+	mb_envv_set(e, "PYTHON", v->python ? v->python : "python3");
+	if (ctx->cuda_arch && mb_recipe_depends_on(r, "cuda"))
+		mb_envv_set(e, "TORCH_CUDA_ARCH_LIST", ctx->cuda_arch);
+	if (!ctx->python_external) /* a user's ~/.local must not leak into it */
+		mb_envv_set(e, "PYTHONNOUSERSITE", "1");
+	else if (getenv("LD_LIBRARY_PATH")) /* the libraries the probed torch loaded */
+		mb_envv_set(e, "LD_LIBRARY_PATH", getenv("LD_LIBRARY_PATH"));
+	mb_envv_set(e, "PIP_DISABLE_PIP_VERSION_CHECK", "1");
 	for (i = 0; i < r->n_env; i++) {
 		char *val = expand(r->env[i].value, v);
-		env_set(e, r->env[i].key, val);
+		mb_envv_set(e, r->env[i].key, val);
 		free(val);
 	}
-	free(path);
+	free(site);
 }
 
 /* ---- logging ---- */
@@ -233,46 +216,92 @@ static int apply_patch(const char *patches_dir, const struct mb_patch *p, const 
 
 /* ---- running the script ---- */
 
-/* The prefix's conda activation scripts: etc/conda/activate.d, NAME.sh. */
-static void activation_scripts(const char *prefix, glob_t *g)
+static double now_s(void)
 {
-	char *pattern = xasprintf("%s/etc/conda/activate.d/*.sh", prefix);
+	struct timespec ts;
 
-	memset(g, 0, sizeof *g);
-	if (glob(pattern, 0, NULL, g) != 0)
-		g->gl_pathc = 0;
-	free(pattern);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* One script line, after the prefix's activate.d scripts, as `run` does;
+ * its wall time goes to the log and to the caller's events. */
 static int run_line(const struct mb_stage_ctx *ctx, const char *line, size_t n, char **envp,
 		    const char *src, struct log *log, struct mb_err *err)
 {
-	static const char prelude[] = "for f; do . \"$f\" || exit 1; done; set --; unset f\n";
-	char *script = xasprintf("%s%s", prelude, line);
-	char **argv;
-	glob_t g;
-	size_t i;
+	char **argv = mb_activation_argv(ctx->prefix, line, "mambaboot-build", NULL);
+	double start = now_s();
+	char took[160];
 	int rc, status = 0;
 
-	activation_scripts(ctx->prefix, &g);
-	argv = xcalloc(g.gl_pathc + 5, sizeof *argv); /* and the NULL at the end */
-	argv[0] = "/bin/sh";
-	argv[1] = "-c";
-	argv[2] = script;
-	argv[3] = "mambaboot-build";
-	for (i = 0; i < g.gl_pathc; i++)
-		argv[4 + i] = g.gl_pathv[i];
 	log_note(log, "\nmambaboot: $ %s\n", line);
 	rc = spawn_stream(argv, envp, src, log_sink, log, ctx->ev ? ctx->ev->stop : NULL,
 			  &status, err);
 	if (rc == 0 && status != 0)
 		rc = mb_errf(err, MB_EBUILD, "build of %s failed at step %zu (%s): exit %d",
 			     log->name, n, line, status);
-	if (g.gl_pathc)
-		globfree(&g);
-	free(argv);
-	free(script);
+	snprintf(took, sizeof took, "build step %zu %s in %.1f s", n, rc == 0 ? "done" : "failed",
+		 now_s() - start);
+	log_note(log, "mambaboot: %s\n", took);
+	struct mb_event e = { .type = MB_EV_NOTE, .name = log->name, .msg = took };
+	mb_emit(ctx->ev, &e);
+	mb_activation_argv_free(argv);
 	return rc;
+}
+
+/* The first line of text that holds a version ("13.3.0"): nvcc prints
+ * three lines before its own. */
+static char *version_line(const char *text)
+{
+	const char *line = text;
+
+	while (line && *line) {
+		size_t len = strcspn(line, "\n"), i;
+		for (i = 1; i + 1 < len; i++)
+			if (line[i] == '.' && isdigit((unsigned char)line[i - 1]) &&
+			    isdigit((unsigned char)line[i + 1]))
+				return xstrndup(line, len);
+		line = line[len] ? line + len + 1 : NULL;
+	}
+	return xstrdup("(no version printed)");
+}
+
+static void log_tool(const char *name, const char *path, struct log *log)
+{
+	char *found = spawn_which(name, path), *argv[] = { found, "--version", NULL }, *ver;
+	struct sbuf out = { 0 };
+	int status;
+
+	if (!found) {
+		log_note(log, "mambaboot: tool %s: not found\n", name);
+		return;
+	}
+	spawn_capture(argv, NULL, NULL, &out, 1 << 14, 30, &status, NULL);
+	ver = version_line(out.s ? out.s : "");
+	sbuf_free(&out);
+	sbuf_printf(&out, "mambaboot: tool %s: %s: %s\n", name, found, ver);
+	log_sink(log, out.s, out.len);
+	sbuf_free(&out);
+	free(ver);
+	free(found);
+}
+
+/* The log's first lines: the build's PATH, each external the plan found,
+ * and what that PATH finds for the usual tools, with its version. */
+static void log_tools(const struct mb_stage_ctx *ctx, const char *path, struct log *log)
+{
+	static const char *const names[] = { "gcc", "g++", "nvcc", "python3", "ninja", NULL };
+	size_t i;
+
+	log_note(log, "mambaboot: build PATH=%s\n", path);
+	for (i = 0; i < ctx->n_tools; i++) {
+		char *s = xasprintf("mambaboot: external %s %s: %s\n", ctx->tools[i].name,
+				    ctx->tools[i].version, ctx->tools[i].path);
+		log_sink(log, s, strlen(s));
+		free(s);
+	}
+	for (i = 0; names[i]; i++)
+		log_tool(names[i], path, log);
 }
 
 /* ---- the build ---- */
@@ -311,25 +340,82 @@ static int open_log(const struct mb_stage_ctx *ctx, const struct mb_recipe *r, c
 	return 0;
 }
 
-static int run_script(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
-		      const char *src, struct log *log, struct mb_err *err)
+/* The build's environment, and the log's first lines saying what it
+ * holds: the tools its PATH finds and the architectures. */
+static void prepare_env(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
+			const char *src, const char *wheel_dir, struct mb_envv *env, struct log *log)
 {
 	char jobs[16];
-	struct vars v = { ctx->prefix, src, jobs, ctx->python_exe, ctx->cuda_home };
-	struct env env = { 0 };
+	struct vars v = { ctx->prefix, src, jobs, ctx->python_exe, ctx->cuda_home, wheel_dir };
+
+	snprintf(jobs, sizeof jobs, "%d", ctx->jobs > 0 ? ctx->jobs : 1);
+	build_env(env, ctx, r, &v);
+	log_tools(ctx, mb_envv_get(env, "PATH"), log);
+	if (mb_envv_get(env, "TORCH_CUDA_ARCH_LIST"))
+		log_note(log, "mambaboot: TORCH_CUDA_ARCH_LIST=%s\n",
+			 mb_envv_get(env, "TORCH_CUDA_ARCH_LIST"));
+}
+
+static int run_script(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
+		      const char *src, char **envp, struct log *log, struct mb_err *err)
+{
 	size_t i;
 	int rc = 0;
 
-	snprintf(jobs, sizeof jobs, "%d", ctx->jobs > 0 ? ctx->jobs : 1);
-	build_env(&env, ctx, r, &v);
 	for (i = 0; rc == 0 && i < r->n_script; i++) {
 		if (mb_interrupted(ctx->ev))
 			rc = mb_errf(err, MB_EFAIL, "interrupted");
 		else
-			rc = run_line(ctx, r->script[i], i + 1, env.v, src, log, err);
+			rc = run_line(ctx, r->script[i], i + 1, envp, src, log, err);
 	}
-	env_free(&env);
 	return rc;
+}
+
+/* One wheel the build left in WHEEL_DIR, installed by mambaboot's own
+ * installer (staged, then placed through the transaction): its files are
+ * owned, verified and removable like a downloaded wheel's. */
+static int install_wheel(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
+			 const char *wheel, struct mb_owned *owned, struct mb_err *err)
+{
+	struct mb_stage_ctx staged = *ctx;
+	struct mb_owned files = { 0 };
+	char hex[MB_SHA256_HEX];
+	size_t i;
+	int rc = mb_sha256_file(wheel, hex, err);
+
+	if (rc == 0 && !(staged.root = mb_txn_stage_dir(ctx->txn, r->name, err)))
+		rc = -err->code;
+	if (rc == 0)
+		rc = mb_wheel_install(&staged, wheel, strrchr(wheel, '/') + 1, hex, &files, err);
+	if (rc == 0)
+		rc = mb_txn_place(ctx->txn, staged.root, &files, err);
+	for (i = 0; rc == 0 && i < files.n; i++)
+		mb_owned_add(owned, files.v[i].path, files.v[i].type, files.v[i].sha256,
+			     files.v[i].size, files.v[i].mode);
+	mb_owned_free(&files);
+	return rc;
+}
+
+static int install_wheels(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
+			  const char *wheel_dir, struct mb_owned *owned, struct log *log,
+			  struct mb_err *err)
+{
+	char *pattern = path_join(wheel_dir, "*.whl");
+	glob_t g;
+	size_t i;
+	int rc = 0;
+
+	if (glob(pattern, 0, NULL, &g) != 0)
+		g.gl_pathc = 0;
+	for (i = 0; rc == 0 && i < g.gl_pathc; i++) {
+		rc = install_wheel(ctx, r, g.gl_pathv[i], owned, err);
+		if (rc == 0)
+			log_note(log, "mambaboot: installed the built wheel %s\n", g.gl_pathv[i]);
+	}
+	if (g.gl_pathc)
+		globfree(&g);
+	free(pattern);
+	return rc < 0 ? mb_err_wrap(err, "%s: installing the wheel it built", r->name) : 0;
 }
 
 static int unpack_and_patch(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
@@ -344,22 +430,43 @@ static int unpack_and_patch(const struct mb_stage_ctx *ctx, const struct mb_reci
 	return rc;
 }
 
+/* In build directory `dir` (src/, wheels/), with the log open: describe
+ * the environment, unpack and patch, run the script (journaled), install
+ * the wheels it made. */
+static int build_steps(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
+		       const char *archive, const char *dir, struct mb_owned *owned,
+		       struct log *log, struct mb_err *err)
+{
+	char *src = path_join(dir, "src"), *wheels = path_join(dir, "wheels");
+	struct mb_envv env = { 0 };
+	int rc;
+
+	prepare_env(ctx, r, src, wheels, &env, log);
+	if ((rc = unpack_and_patch(ctx, r, archive, src, log, err)) == 0 &&
+	    (rc = mb_txn_begin_direct(ctx->txn, err)) == 0 &&
+	    (rc = run_script(ctx, r, src, env.v, log, err)) == 0 &&
+	    (rc = mb_txn_end_direct(ctx->txn, owned, err)) == 0)
+		rc = install_wheels(ctx, r, wheels, owned, log, err);
+	mb_envv_free(&env);
+	free(wheels);
+	free(src);
+	return rc;
+}
+
 int mb_build_source(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
 		    const char *archive, struct mb_owned *owned, struct mb_err *err)
 {
 	char *norm = name_normalize(r->name);
 	char *dir = xasprintf("%s/.mambaboot/build/%s", ctx->prefix, norm);
-	char *src = path_join(dir, "src"), *log_path = NULL;
+	char *src = path_join(dir, "src"), *wheels = path_join(dir, "wheels"), *log_path = NULL;
 	struct log log = { .fd = -1 };
 	int rc;
 
 	free(norm);
 	if ((rc = check_tree(r, archive, err)) == 0 && (rc = remove_tree(dir, err)) == 0 &&
-	    (rc = mkdir_p(src, 0755, err)) == 0 && (rc = open_log(ctx, r, &log_path, &log, err)) == 0 &&
-	    (rc = unpack_and_patch(ctx, r, archive, src, &log, err)) == 0 &&
-	    (rc = mb_txn_begin_direct(ctx->txn, err)) == 0 &&
-	    (rc = run_script(ctx, r, src, &log, err)) == 0)
-		rc = mb_txn_end_direct(ctx->txn, owned, err);
+	    (rc = mkdir_p(src, 0755, err)) == 0 && (rc = mkdir_p(wheels, 0755, err)) == 0 &&
+	    (rc = open_log(ctx, r, &log_path, &log, err)) == 0)
+		rc = build_steps(ctx, r, archive, dir, owned, &log, err);
 	if (rc == -MB_EBUILD && log_path) {
 		size_t n = strlen(err->msg);
 		emit_tail(log_path, r->name, ctx->ev);
@@ -371,6 +478,7 @@ int mb_build_source(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
 		close(log.fd);
 	sbuf_free(&log.line);
 	free(log_path);
+	free(wheels);
 	free(src);
 	free(dir);
 	return rc;

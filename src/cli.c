@@ -45,6 +45,7 @@ static const struct optdef optdefs[] = {
 	{ "lock-timeout", required_argument, LONG_ONLY + 11, OPT_LOCK_TIMEOUT },
 	{ "compile", no_argument, LONG_ONLY + 12, OPT_COMPILE },
 	{ "index-url", required_argument, LONG_ONLY + 13, OPT_INDEX_URL },
+	{ "cuda-arch", required_argument, LONG_ONLY + 14, OPT_CUDA_ARCH },
 };
 #define N_OPTDEFS (sizeof optdefs / sizeof optdefs[0])
 
@@ -97,6 +98,7 @@ static int apply(int val, const char *arg, struct mb_opts *o, struct mb_err *err
 	case LONG_ONLY + 13:
 		*VEC_PUSH(o->index_urls, o->n_index_urls, o->cap_index_urls) = arg;
 		return 0;
+	case LONG_ONLY + 14: o->cuda_arch = arg; return 0;
 	}
 	return mb_errf(err, MB_EFAIL, "internal: unhandled option %d", val);
 }
@@ -106,6 +108,8 @@ static void build_tables(const struct mb_cmd *cmd, struct option *longs, char *s
 {
 	size_t i, n = 0, s = 0;
 
+	if (cmd->opts & OPT_ARGS_LAST)
+		shorts[s++] = '+';
 	shorts[s++] = ':'; /* report a missing value as ':' */
 	for (i = 0; i < N_OPTDEFS; i++) {
 		const struct optdef *d = &optdefs[i];
@@ -137,7 +141,7 @@ int cli_parse(const struct mb_cmd *cmd, int argc, char **argv, struct mb_opts *o
 	      struct mb_err *err)
 {
 	struct option longs[N_OPTDEFS + 1];
-	char shorts[2 * N_OPTDEFS + 2], bad[64];
+	char shorts[2 * N_OPTDEFS + 3], bad[64];
 	int c, rc, i;
 
 	memset(opts, 0, sizeof *opts);

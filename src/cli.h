@@ -20,11 +20,13 @@ enum {
 	OPT_YES = 1 << 9, OPT_UNPINNED = 1 << 10, OPT_CACERT = 1 << 11,
 	OPT_STRICT = 1 << 12, OPT_FORCE = 1 << 13, OPT_SKIP_CHECKS = 1 << 14,
 	OPT_LOCK_TIMEOUT = 1 << 15, OPT_COMPILE = 1 << 16, OPT_INDEX_URL = 1 << 17,
+	OPT_CUDA_ARCH = 1 << 18,
+	OPT_ARGS_LAST = 1 << 19, /* options end at the first argument (run: its command's own) */
 };
 #define OPT_COMMON (OPT_JSON)
 
 struct mb_opts {
-	const char *recipes, *patches, *cache, *prefix, *cacert;
+	const char *recipes, *patches, *cache, *prefix, *cacert, *cuda_arch;
 	const char **mirrors;
 	size_t n_mirrors, cap_mirrors;
 	const char **index_urls;  /* --index-url, in order */

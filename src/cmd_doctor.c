@@ -7,6 +7,11 @@
 #include "cache.h"
 #include "commands.h"
 #include "doctor.h"
+#include "plan.h"
+#include "prefix.h"
+#include "util.h"
+
+#include <unistd.h>
 
 static json_t *facts_json(const struct mb_facts *f)
 {
@@ -64,8 +69,43 @@ static void print_text(const struct mb_checks *c)
 	}
 }
 
+/* The stacks whose rules apply: the arguments, else the prefix's
+ * requested targets, else the default stack. */
+static void add_stacks(const struct mb_opts *opts, const struct mb_state *st, struct mb_facts *f)
+{
+	size_t i;
+
+	for (i = 0; i < opts->n_args; i++)
+		mb_facts_add_stack(f, opts->args[i]);
+	for (i = 0; opts->n_args == 0 && i < st->n_requested; i++)
+		mb_facts_add_stack(f, st->requested[i].name);
+	if (f->n_stacks == 0)
+		mb_facts_add_stack(f, MB_DEFAULT_STACK);
+}
+
+/* What the prefix's CUDA builds were made for, against this host's GPUs. */
+static void judge_built(const struct mb_facts *f, const struct mb_state *st, struct mb_checks *c)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_recipes; i++)
+		if (st->recipes[i].cuda_arch)
+			mb_doctor_judge_built(f, st->recipes[i].name, st->recipes[i].cuda_arch, c);
+}
+
+static void read_state(const struct mb_opts *opts, struct mb_state *st)
+{
+	char *path = opts->prefix ? xasprintf("%s/.mambaboot/state.json", opts->prefix) : NULL;
+
+	memset(st, 0, sizeof *st);
+	if (path && access(path, R_OK) == 0 && mb_state_read(path, st, NULL) < 0)
+		memset(st, 0, sizeof *st);
+	free(path);
+}
+
 static int run(struct mb_opts *opts, struct mb_err *err)
 {
+	struct mb_state st;
 	char *compat = getenv("MAMBABOOT_COMPAT") ? strdup(getenv("MAMBABOOT_COMPAT"))
 						  : cli_share_file("compat.yaml");
 	struct mb_cache cache = { 0 };
@@ -77,8 +117,11 @@ static int run(struct mb_opts *opts, struct mb_err *err)
 	if (mb_cache_open(&cache, opts->cache, NULL) < 0)
 		cache.dir = NULL;
 	mb_facts_probe(&facts, opts->prefix, cache.dir, true);
+	read_state(opts, &st);
+	add_stacks(opts, &st, &facts);
 	rc = mb_doctor_judge(&facts, compat, true, &checks, err);
 	if (rc == 0) {
+		judge_built(&facts, &st, &checks);
 		for (i = 0; i < checks.n; i++)
 			failed += checks.v[i].status == MB_CHECK_FAIL;
 		rc = opts->json ? print_json(&facts, &checks, err) : (print_text(&checks), 0);
@@ -88,6 +131,7 @@ static int run(struct mb_opts *opts, struct mb_err *err)
 		mb_checks_free(&checks);
 	}
 	mb_facts_free(&facts);
+	mb_state_free(&st);
 	mb_cache_close(&cache);
 	free(compat);
 	return rc;
@@ -97,13 +141,17 @@ const struct mb_cmd cmd_doctor = {
 	.name = "doctor",
 	.summary = "check the host: glibc, nvcc, driver, GPUs, gcc, disk",
 	.usage =
-	"usage: mambaboot doctor [--prefix DIR] [--cache DIR] [--json]\n"
+	"usage: mambaboot doctor [STACK...] [--prefix DIR] [--cache DIR] [--json]\n"
 	"\n"
 	"Probe the host (glibc, kernel, CPU arch, nvcc and its version, NVIDIA driver,\n"
 	"GPU compute capabilities, the gcc a build would use, free disk at the prefix\n"
 	"and the cache, write access, proxy and CA settings) and judge the facts\n"
 	"against share/mambaboot/compat.yaml ($MAMBABOOT_COMPAT overrides it).  Each\n"
-	"check is ok, warn or fail with a one-line fix; any fail exits 6.\n"
+	"check is ok, warn or fail with a one-line fix; any fail exits 6.  Rules\n"
+	"scoped to stacks apply to the STACKs named, else to the prefix's requested\n"
+	"ones, else to 'mamba'.  With --prefix, each CUDA build's recorded\n"
+	"architecture list (TORCH_CUDA_ARCH_LIST) is shown and checked against\n"
+	"this host's GPUs.\n"
 	"\n"
 	"Options:\n"
 	"  -p, --prefix DIR   the prefix to check (disk, write access, its conda gcc)\n"

@@ -97,6 +97,7 @@ static int run(struct mb_opts *opts, struct mb_err *err)
 	io.skip_checks = opts->skip_checks;
 	io.jobs = opts->jobs;
 	io.lock_timeout = opts->lock_timeout;
+	io.cuda_arch = opts->cuda_arch;
 	io.ev = &ev;
 	compat = getenv("MAMBABOOT_COMPAT") ? xstrdup(getenv("MAMBABOOT_COMPAT"))
 					    : cli_share_file("compat.yaml");
@@ -146,6 +147,9 @@ const struct mb_cmd cmd_install = {
 	"                          pip install --compile does (with the plan's python)\n"
 	"  --force                 replace files in the prefix that no recipe owns\n"
 	"  --skip-checks           skip the host compatibility checks\n"
+	"  --cuda-arch LIST        GPU architectures of CUDA builds (TORCH_CUDA_ARCH_LIST,\n"
+	"                          e.g. '8.0;9.0'); default: $TORCH_CUDA_ARCH_LIST, else\n"
+	"                          the host's GPUs (nvidia-smi)\n"
 	"  --lock-timeout SECS     give up (exit 7) if another command holds the prefix,\n"
 	"                          or is fetching an artifact, this long (default: wait)\n"
 	"  -n, --dry-run           print what would change; write nothing\n"
@@ -154,6 +158,7 @@ const struct mb_cmd cmd_install = {
 	"  -v, --verbose           print more\n",
 	.opts = OPT_RECIPES | OPT_PATCHES | OPT_CACHE | OPT_PREFIX | OPT_MIRROR | OPT_OFFLINE |
 		OPT_JOBS | OPT_JSON | OPT_DRY_RUN | OPT_YES | OPT_UNPINNED | OPT_CACERT |
-		OPT_STRICT | OPT_FORCE | OPT_SKIP_CHECKS | OPT_LOCK_TIMEOUT | OPT_COMPILE,
+		OPT_STRICT | OPT_FORCE | OPT_SKIP_CHECKS | OPT_LOCK_TIMEOUT | OPT_COMPILE |
+		OPT_CUDA_ARCH,
 	.run = run,
 };

@@ -26,7 +26,10 @@ static json_t *list_json(const struct mb_prefix *p)
 		json_array_append_new(req, json_string(p->state.requested[i].name));
 	for (i = 0; i < p->state.n_recipes; i++) {
 		const struct mb_state_recipe *r = &p->state.recipes[i];
-		json_t *o = json_object();
+		json_t *o;
+		if (mb_state_recipe_generated(r))
+			continue;
+		o = json_object();
 		json_object_set_new(o, "name", json_string(r->name));
 		json_object_set_new(o, "version", json_string(r->version));
 		json_object_set_new(o, "kind", json_string(r->kind));
@@ -43,15 +46,18 @@ static json_t *list_json(const struct mb_prefix *p)
 static void list_text(const struct mb_prefix *p)
 {
 	char size[32];
-	size_t i;
+	size_t i, n = 0;
 
-	printf("prefix %s: %zu recipe%s", p->path, p->state.n_recipes,
-	       p->state.n_recipes == 1 ? "" : "s");
+	for (i = 0; i < p->state.n_recipes; i++)
+		n += !mb_state_recipe_generated(&p->state.recipes[i]);
+	printf("prefix %s: %zu recipe%s", p->path, n, n == 1 ? "" : "s");
 	for (i = 0; i < p->state.n_requested; i++)
 		printf("%s%s", i ? ", " : " (requested: ", p->state.requested[i].name);
 	printf("%s\n", p->state.n_requested ? ")" : "");
 	for (i = 0; i < p->state.n_recipes; i++) {
 		const struct mb_state_recipe *r = &p->state.recipes[i];
+		if (mb_state_recipe_generated(r))
+			continue;
 		ui_size(owned_bytes(r), size, sizeof size);
 		printf("  %-24s %-20s %-8s %6zu files  %s\n", r->name, r->version, r->kind,
 		       r->files.n, size);

@@ -2,8 +2,11 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "commands.h"
+#include "cudaarch.h"
+#include "doctor.h"
 #include "stages.h"
 #include "util.h"
 
@@ -48,7 +51,8 @@ static json_t *step_json(const struct mb_plan *plan, const struct mb_step *s)
 	return o;
 }
 
-static int print_json(const struct mb_plan *plan, struct mb_err *err)
+static int print_json(const struct mb_plan *plan, const struct mb_cuda_arch *arch,
+		      struct mb_err *err)
 {
 	json_t *doc = json_object(), *targets = json_array(), *steps = json_array();
 	size_t i, unknown;
@@ -63,6 +67,8 @@ static int print_json(const struct mb_plan *plan, struct mb_err *err)
 	json_object_set_new(doc, "steps", steps);
 	json_object_set_new(doc, "known_size", json_integer(known));
 	json_object_set_new(doc, "unknown_sizes", json_integer((json_int_t)unknown));
+	json_object_set_new(doc, "cuda_arch", arch->list ? json_string(arch->list) : json_null());
+	json_object_set_new(doc, "cuda_arch_from", json_string(mb_cuda_arch_source_name(arch->source)));
 	rc = cli_print_json(doc, err);
 	json_decref(doc);
 	return rc;
@@ -91,7 +97,7 @@ static void print_step(size_t n, const struct mb_step *s)
 		printf("       %s: %s\n", pin_state(&r->artifacts[i]), r->artifacts[i].filename);
 }
 
-static void print_text(const struct mb_plan *plan)
+static void print_text(const struct mb_plan *plan, const struct mb_cuda_arch *arch)
 {
 	size_t i, unknown, unpinned = 0, locked = 0, j;
 	long long known = mb_plan_known_size(plan, &unknown);
@@ -115,21 +121,62 @@ static void print_text(const struct mb_plan *plan)
 		printf("; %zu unpinned (run 'mambaboot lock', or install needs --allow-unpinned)",
 		       unpinned);
 	putchar('\n');
+	if (arch->list)
+		printf("CUDA architectures: %s (from %s)\n", arch->list,
+		       mb_cuda_arch_source_name(arch->source));
+}
+
+/* Does the plan build a source recipe that depends on cuda? */
+static bool builds_cuda(const struct mb_plan *plan)
+{
+	size_t i;
+
+	for (i = 0; i < plan->n_steps; i++)
+		if (plan->steps[i].recipe->kind == MB_KIND_SOURCE &&
+		    mb_recipe_depends_on(plan->steps[i].recipe, "cuda"))
+			return true;
+	return false;
+}
+
+/* The architectures install would choose (cudaarch.h); NULL list: none. */
+static int plan_arch(const struct mb_opts *opts, const struct mb_plan *plan,
+		     const struct mb_events *ev, struct mb_cuda_arch *arch, struct mb_err *err)
+{
+	struct mb_facts facts;
+	int rc;
+
+	memset(arch, 0, sizeof *arch);
+	if (!builds_cuda(plan))
+		return 0;
+	mb_facts_probe(&facts, NULL, NULL, false);
+	rc = mb_cuda_arch_choose(opts->cuda_arch, getenv("TORCH_CUDA_ARCH_LIST"), facts.gpu_cc,
+				 facts.n_gpus, ev, arch, err);
+	mb_facts_free(&facts);
+	return rc;
 }
 
 static int run(struct mb_opts *opts, struct mb_err *err)
 {
 	struct mb_recipe_set set;
 	struct mb_plan plan;
+	struct mb_cuda_arch arch = { 0 };
+	struct ui ui;
+	struct mb_events ev;
 	int rc = cli_load_plan(opts, &set, &plan, err);
 
 	if (rc < 0)
 		return rc;
+	ui_init(&ui, opts);
+	ev = cli_events(&ui);
 	rc = mb_plan_check_wheels(&plan, err);
+	if (rc == 0)
+		rc = plan_arch(opts, &plan, &ev, &arch, err);
 	if (rc == 0 && opts->json)
-		rc = print_json(&plan, err);
+		rc = print_json(&plan, &arch, err);
 	else if (rc == 0)
-		print_text(&plan);
+		print_text(&plan, &arch);
+	ui_done(&ui);
+	mb_cuda_arch_free(&arch);
 	mb_plan_free(&plan);
 	mb_recipe_set_free(&set);
 	return rc;
@@ -139,21 +186,24 @@ const struct mb_cmd cmd_plan = {
 	.name = "plan",
 	.summary = "show the resolved install order; nothing is written",
 	.usage =
-	"usage: mambaboot plan [TARGET...] [--recipes DIR] [--json]\n"
+	"usage: mambaboot plan [TARGET...] [--recipes DIR] [--cuda-arch LIST] [--json]\n"
 	"\n"
 	"Resolve TARGETs (stack or recipe names; default: the stack 'mamba') into\n"
 	"the steps of an install, in order: name, version, kind, artifacts, their\n"
 	"known total size, and each artifact's pin: pinned (a sha256 or tree_sha256\n"
 	"in its recipe), locked (a sha256 from DIR/lock.yaml, written by\n"
-	"'mambaboot lock') or unpinned.  Unknown targets,\n"
-	"missing recipes, dependency cycles and violated constraints exit 2.\n"
+	"'mambaboot lock') or unpinned.  Unknown targets, missing recipes,\n"
+	"dependency cycles and violated constraints exit 2.  When it builds CUDA\n"
+	"sources, the GPU architectures install would build for.\n"
 	"\n"
 	"Options:\n"
 	"  --recipes DIR   recipe set (default: $MAMBABOOT_RECIPES, else the\n"
 	"                  installed share/mambaboot/recipes)\n"
 	"  --patches DIR   patch directory (default: DIR/../patches)\n"
+	"  --cuda-arch LIST  GPU architectures of CUDA builds (default:\n"
+	"                  $TORCH_CUDA_ARCH_LIST, else the host's GPUs)\n"
 	"  --json          print one JSON document on stdout\n"
 	"  -h, --help      show this help\n",
-	.opts = OPT_RECIPES | OPT_PATCHES | OPT_JSON,
+	.opts = OPT_RECIPES | OPT_PATCHES | OPT_JSON | OPT_CUDA_ARCH,
 	.run = run,
 };

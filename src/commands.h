@@ -15,5 +15,6 @@ extern const struct mb_cmd cmd_digest;
 extern const struct mb_cmd cmd_doctor;
 extern const struct mb_cmd cmd_fetch;
 extern const struct mb_cmd cmd_lock;
+extern const struct mb_cmd cmd_run;
 
 #endif

@@ -213,10 +213,31 @@ void mb_facts_probe(struct mb_facts *f, const char *prefix, const char *cache, b
 		f->free_cache = free_bytes(cache, NULL);
 }
 
+void mb_facts_add(struct mb_facts *f, const char *name, const char *value)
+{
+	struct mb_fact *x = VEC_PUSH(f->extra, f->n_extra, f->cap_extra);
+
+	x->name = xstrdup(name);
+	x->value = xstrdup(value);
+}
+
+void mb_facts_add_stack(struct mb_facts *f, const char *stack)
+{
+	*VEC_PUSH(f->stacks, f->n_stacks, f->cap_stacks) = xstrdup(stack);
+}
+
 void mb_facts_free(struct mb_facts *f)
 {
 	size_t i;
 
+	for (i = 0; i < f->n_extra; i++) {
+		free(f->extra[i].name);
+		free(f->extra[i].value);
+	}
+	for (i = 0; i < f->n_stacks; i++)
+		free(f->stacks[i]);
+	free(f->extra);
+	free(f->stacks);
 	for (i = 0; i < f->n_gpus; i++)
 		free(f->gpu_cc[i]);
 	free(f->gpu_cc);
@@ -259,6 +280,9 @@ static size_t fact_values(const struct mb_facts *f, const char *name, const char
 		: NULL;
 	size_t i;
 
+	for (i = 0; !one && i < f->n_extra; i++)
+		if (name_equal(f->extra[i].name, name))
+			one = f->extra[i].value;
 	if (strcmp(name, "gpu_cc") != 0) {
 		out[0] = one;
 		return one ? 1 : 0;
@@ -294,30 +318,40 @@ static bool applies(const struct mb_facts *f, const struct ynode *when)
 	return true;
 }
 
-/* "{gcc}" in a fix becomes the fact's value. */
+/* "{gcc}" in a fix becomes the fact's value; {gpu_cc}, the GPU at fault. */
 static char *fill(const char *fix, const struct mb_facts *f, const char *bad_value)
 {
-	static const char *const names[] = { "glibc", "nvcc", "driver", "gcc", "gpu_cc" };
 	struct sbuf b = { 0 };
 	const char *p = fix, *vals[16];
-	size_t i;
 
 	while (*p) {
-		bool done = false;
-		for (i = 0; *p == '{' && !done && i < 5; i++) {
-			size_t n = strlen(names[i]);
-			if (!strncmp(p + 1, names[i], n) && p[1 + n] == '}') {
-				const char *v = i == 4 ? bad_value
-					: fact_values(f, names[i], vals, 16) ? vals[0] : "(none)";
-				sbuf_puts(&b, v ? v : "(none)");
-				p += n + 2;
-				done = true;
-			}
-		}
-		if (!done)
+		size_t n = *p == '{' ? strspn(p + 1, "abcdefghijklmnopqrstuvwxyz0123456789_-") : 0;
+		if (n && p[1 + n] == '}') {
+			char *name = xstrndup(p + 1, n);
+			const char *v = !strcmp(name, "gpu_cc") ? bad_value
+				: fact_values(f, name, vals, 16) ? vals[0] : NULL;
+			sbuf_puts(&b, v ? v : "(none)");
+			free(name);
+			p += n + 2;
+		} else {
 			sbuf_add(&b, p++, 1);
+		}
 	}
 	return sbuf_steal(&b);
+}
+
+/* A rule with `stacks: [...]` belongs to those stacks only. */
+static bool for_these_stacks(const struct mb_facts *f, const struct ynode *stacks)
+{
+	size_t i, k;
+
+	if (!stacks || stacks->type != YNODE_SEQ)
+		return true;
+	for (i = 0; i < stacks->n; i++)
+		for (k = 0; k < f->n_stacks; k++)
+			if (stacks->item[i]->value && name_equal(stacks->item[i]->value, f->stacks[k]))
+				return true;
+	return false;
 }
 
 static void judge_rule(const struct mb_facts *f, const struct ynode *rule, bool for_build,
@@ -335,7 +369,7 @@ static void judge_rule(const struct mb_facts *f, const struct ynode *rule, bool 
 	if (!name || !req || req->type != YNODE_MAP || ymap_len(req) != 1)
 		return;
 	if ((!for_build && scope && !strcmp(scope->value, "build")) ||
-	    !applies(f, ymap_get(rule, "when")))
+	    !for_these_stacks(f, ymap_get(rule, "stacks")) || !applies(f, ymap_get(rule, "when")))
 		return;
 	fact = ymap_key(req, 0)->value;
 	n = fact_values(f, fact, vals, 16);
@@ -468,4 +502,37 @@ void mb_checks_free(struct mb_checks *c)
 	}
 	free(c->v);
 	memset(c, 0, sizeof *c);
+}
+
+/* Does arch_list have a kernel for a GPU of compute capability cc? */
+static bool arch_covers(const char *arch_list, const char *cc)
+{
+	const char *p = arch_list;
+	size_t n = strlen(cc);
+
+	while (*(p += strspn(p, ";"))) {
+		size_t len = strcspn(p, ";");
+		bool ptx = len > 4 && !strncmp(p + len - 4, "+PTX", 4);
+		if ((!strncmp(p, cc, n) && !isdigit((unsigned char)p[n])) ||
+		    (ptx && strtod(p, NULL) <= strtod(cc, NULL)))
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+void mb_doctor_judge_built(const struct mb_facts *f, const char *name, const char *arch_list,
+			   struct mb_checks *out)
+{
+	char *check = xasprintf("cuda-arch %s", name), *fix;
+	size_t i;
+
+	for (i = 0; i < f->n_gpus && arch_covers(arch_list, f->gpu_cc[i]); i++)
+		;
+	fix = i < f->n_gpus ? xasprintf("%s was built for %s: this host's GPU of compute capability %s has no kernel; reinstall it with --cuda-arch '%s;%s'",
+					name, arch_list, f->gpu_cc[i], arch_list, f->gpu_cc[i])
+			    : NULL;
+	add_check(out, check, fix ? MB_CHECK_WARN : MB_CHECK_OK, arch_list, fix);
+	free(fix);
+	free(check);
 }

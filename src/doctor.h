@@ -27,7 +27,17 @@ struct mb_facts {
 	char *gcc_path, *gcc_version;   /* the compiler a build would use */
 	long long free_prefix, free_cache; /* bytes, -1 unknown */
 	bool prefix_writable;
+	/* More facts by name: what the plan's externals reported ("torch-cuda"). */
+	struct mb_fact { char *name, *value; } *extra;
+	size_t n_extra, cap_extra;
+	/* The stacks being judged: a rule with `stacks:` fires only for them. */
+	char **stacks;
+	size_t n_stacks, cap_stacks;
 };
+
+/* Add a fact by name (copied), and a stack being judged. */
+void mb_facts_add(struct mb_facts *f, const char *name, const char *value);
+void mb_facts_add_stack(struct mb_facts *f, const char *stack);
 
 struct mb_checks {
 	struct mb_check *v;
@@ -45,6 +55,12 @@ void mb_facts_free(struct mb_facts *f);
 int mb_doctor_judge(const struct mb_facts *f, const char *compat_path, bool for_build,
 		    struct mb_checks *out, struct mb_err *err);
 void mb_checks_free(struct mb_checks *c);
+
+/* A CUDA build of recipe `name` was made for arch_list (its recorded
+ * TORCH_CUDA_ARCH_LIST): ok when every GPU here has a kernel in it (its
+ * own architecture, or a lower one's PTX), else a warning. */
+void mb_doctor_judge_built(const struct mb_facts *f, const char *name, const char *arch_list,
+			   struct mb_checks *out);
 
 const char *mb_check_status_name(enum mb_check_status s);
 

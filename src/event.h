@@ -20,6 +20,8 @@ enum mb_event_type {
 	MB_EV_BUILD_LINE,     /* name, msg: one line of build output */
 	MB_EV_BUILD_TAIL,     /* name, msg: the last lines of a failed build's log */
 	MB_EV_FETCH_CACHED,   /* name, url: the blob path, done: size; already in the cache */
+	MB_EV_NOTE,           /* name (may be NULL), msg: a fact worth a line unless -q
+			       * (the CUDA architectures chosen, a build step's time) */
 };
 
 struct mb_event {

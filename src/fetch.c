@@ -173,7 +173,15 @@ static void add_percent_encoded(struct sbuf *b, const char *path)
 	}
 }
 
+static char *mirror_url(const char *mirror, const char *dir, const char *hex, const char *cwd);
+
 char *mb_fetch_mirror_url(const char *mirror, const char *hex, const char *cwd)
+{
+	return mirror_url(mirror, "sha256", hex, cwd);
+}
+
+/* MIRROR/DIR/HEX as a URL. */
+static char *mirror_url(const char *mirror, const char *dir_name, const char *hex, const char *cwd)
 {
 	struct sbuf b = { 0 };
 	size_t n = strlen(mirror);
@@ -196,7 +204,7 @@ char *mb_fetch_mirror_url(const char *mirror, const char *hex, const char *cwd)
 		add_percent_encoded(&b, strcmp(dir, "/") == 0 ? "" : dir);
 		free(dir);
 	}
-	sbuf_printf(&b, "/sha256/%s", hex);
+	sbuf_printf(&b, "/%s/%s", dir_name, hex);
 	return sbuf_steal(&b);
 }
 
@@ -883,12 +891,14 @@ static void build_sources(struct job *j, const char *cwd)
 	const struct mb_fetch_opts *o = j->ctx->o;
 	size_t i;
 
-	if (j->hex)
-		for (i = 0; i < o->n_mirrors; i++) {
-			char *u = mb_fetch_mirror_url(o->mirrors[i], j->hex, cwd);
-			if (u)
-				add_source(j, u);
-		}
+	/* A source archive pinned by its tree only is looked up in a mirror
+	 * as tree_sha256/<hex>; the build checks that tree before unpacking. */
+	for (i = 0; (j->hex || j->a->tree_sha256) && i < o->n_mirrors; i++) {
+		char *u = j->hex ? mb_fetch_mirror_url(o->mirrors[i], j->hex, cwd)
+				 : mirror_url(o->mirrors[i], "tree_sha256", j->a->tree_sha256, cwd);
+		if (u)
+			add_source(j, u);
+	}
 	if (o->offline)
 		return;
 	add_source(j, xstrdup(j->a->url));

@@ -15,12 +15,16 @@
 
 #include "cache.h"
 #include "conda.h"
+#include "cudaarch.h"
 #include "build.h"
 #include "doctor.h"
 #include "external.h"
 #include "fetch.h"
 #include "lock.h"
 #include "plan.h"
+#include "digest.h"
+#include "fsutil.h"
+#include "prefixenv.h"
 #include "prefix.h"
 #include "stage.h"
 #include "stages.h"
@@ -49,6 +53,13 @@ struct run {
 	struct mb_cache cache;
 	char *python_xy, *python_exe;
 	char *cuda_home;
+	struct mb_probe *probes;       /* one per external of the plan */
+	struct mb_tool *tools;         /* the same, for the build log */
+	size_t n_probes;
+	char *tool_path;               /* their directories, ':'-joined */
+	struct mb_facts facts;         /* the host, when checks or builds need it */
+	bool have_facts;
+	struct mb_cuda_arch arch;      /* TORCH_CUDA_ARCH_LIST of CUDA builds */
 	struct mb_txn *txn;
 	struct mb_install_report *rep;
 	struct mb_err *err;
@@ -137,6 +148,41 @@ static bool same_install(const struct mb_recipe *rec, const struct mb_state_reci
 	       strcmp(rec->sha256, old->recipe_sha256) == 0;
 }
 
+static bool cuda_build(const struct mb_recipe *rec)
+{
+	return rec->kind == MB_KIND_SOURCE && mb_recipe_depends_on(rec, "cuda");
+}
+
+/* Was a CUDA build made for the architectures chosen now?  With none
+ * chosen (no GPU, nothing set), what is there stays. */
+static bool same_arch(const struct run *r, const struct mb_recipe *rec,
+		      const struct mb_state_recipe *old)
+{
+	return !cuda_build(rec) || !r->arch.list ||
+	       (old->cuda_arch && strcmp(old->cuda_arch, r->arch.list) == 0);
+}
+
+/* The architectures, chosen before the diff so that a changed list (a new
+ * GPU, --cuda-arch) rebuilds what was built for another; choose_arch()
+ * chooses again, warning and checking, once it is known what is built. */
+static int preselect_arch(struct run *r)
+{
+	struct mb_facts f;
+	bool any = false;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < r->plan.n_steps; i++)
+		any = any || cuda_build(r->plan.steps[i].recipe);
+	if (!any)
+		return 0;
+	mb_facts_probe(&f, NULL, NULL, false);
+	rc = mb_cuda_arch_choose(r->o->cuda_arch, getenv("TORCH_CUDA_ARCH_LIST"), f.gpu_cc, f.n_gpus,
+				 NULL, &r->arch, r->err);
+	mb_facts_free(&f);
+	return rc;
+}
+
 static void report_item(struct run *r, const char *name, const char *from, const char *to,
 			enum mb_action a)
 {
@@ -162,7 +208,8 @@ static size_t diff(struct run *r)
 			continue;
 		j->old = mb_state_find(s, j->recipe->name);
 		j->action = !j->old ? MB_ACT_INSTALL
-			  : same_install(j->recipe, j->old) ? MB_ACT_KEEP : MB_ACT_UPGRADE;
+			  : same_install(j->recipe, j->old) && same_arch(r, j->recipe, j->old)
+			  ? MB_ACT_KEEP : MB_ACT_UPGRADE;
 		if (j->action == MB_ACT_KEEP)
 			continue;
 		changes++;
@@ -170,7 +217,7 @@ static size_t diff(struct run *r)
 			    j->recipe->version, j->action);
 	}
 	for (i = 0; i < s->n_recipes; i++) {
-		bool planned = false;
+		bool planned = mb_state_recipe_generated(&s->recipes[i]); /* made again */
 		size_t k;
 		for (k = 0; !planned && k < r->plan.n_steps; k++)
 			planned = name_equal(r->plan.steps[k].recipe->name, s->recipes[i].name);
@@ -216,25 +263,62 @@ static char *major_minor(const char *version)
 			 (unsigned long long)v.release[1]);
 }
 
+/* Each external's directory once, in plan order: what a build's PATH
+ * puts after PREFIX/bin, so that it finds the tools that were checked. */
+static char *tool_dirs(const struct mb_probe *probes, size_t n)
+{
+	struct sbuf b = { 0 };
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *slash = strrchr(probes[i].path, '/');
+		char *dir = slash ? xstrndup(probes[i].path, (size_t)(slash - probes[i].path)) : NULL;
+		size_t len = dir ? strlen(dir) : 0;
+		const char *p = b.s;
+		bool seen = false;
+
+		while (dir && !seen && p && *p) {
+			seen = strncmp(p, dir, len) == 0 && (p[len] == ':' || p[len] == '\0');
+			p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL;
+		}
+		if (dir && *dir && !seen)
+			sbuf_printf(&b, "%s%s", b.len ? ":" : "", dir);
+		free(dir);
+	}
+	return b.len ? sbuf_steal(&b) : (sbuf_free(&b), NULL);
+}
+
+static int probe_one(struct run *r, const struct mb_recipe *rec)
+{
+	struct mb_probe *probe = &r->probes[r->n_probes];
+	struct mb_tool *tool = &r->tools[r->n_probes];
+	int rc = mb_external_probe(rec, &r->cache, probe, r->err);
+
+	if (rc < 0)
+		return rc;
+	tool->name = rec->name;
+	tool->path = probe->path;
+	tool->version = probe->version;
+	r->n_probes++;
+	if (rec == r->plan.python) {
+		r->python_xy = major_minor(probe->version);
+		r->python_exe = xstrdup(probe->path);
+	}
+	return 0;
+}
+
 static int probe_externals(struct run *r)
 {
 	size_t i;
 	int rc;
 
-	for (i = 0; i < r->plan.n_steps; i++) {
-		const struct mb_recipe *rec = r->plan.steps[i].recipe;
-		struct mb_probe probe;
-
-		if (rec->kind != MB_KIND_EXTERNAL)
-			continue;
-		if ((rc = mb_external_probe(rec, &r->cache, &probe, r->err)) < 0)
+	r->probes = xcalloc(r->plan.n_steps + 1, sizeof *r->probes);
+	r->tools = xcalloc(r->plan.n_steps + 1, sizeof *r->tools);
+	for (i = 0; i < r->plan.n_steps; i++)
+		if (r->plan.steps[i].recipe->kind == MB_KIND_EXTERNAL &&
+		    (rc = probe_one(r, r->plan.steps[i].recipe)) < 0)
 			return rc;
-		if (rec == r->plan.python) {
-			r->python_xy = major_minor(probe.version);
-			r->python_exe = xstrdup(probe.path);
-		}
-		mb_probe_free(&probe);
-	}
+	r->tool_path = tool_dirs(r->probes, r->n_probes);
 	if (r->plan.python && r->plan.python->kind != MB_KIND_EXTERNAL) {
 		r->python_xy = major_minor(r->plan.python->version);
 		r->python_exe = path_join(r->prefix.path, "bin/python");
@@ -279,26 +363,83 @@ static void plan_gcc(const struct run *r, struct mb_facts *f)
 	}
 }
 
+/* What the externals reported is a fact too, under the recipe's name
+ * (compat.yaml rules on torch-cuda, say); and the stacks requested. */
+static void external_facts(const struct run *r, struct mb_facts *f)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_probes; i++)
+		mb_facts_add(f, r->tools[i].name, r->tools[i].version);
+	for (i = 0; i < r->n_requested; i++)
+		if (mb_stack_find(r->set, r->requested[i].name))
+			mb_facts_add_stack(f, r->requested[i].name);
+}
+
+static void probe_host(struct run *r)
+{
+	if (r->have_facts || ((r->o->skip_checks || !r->o->compat) && !builds_with_cuda(r)))
+		return;
+	mb_facts_probe(&r->facts, r->prefix.path, r->cache.dir, builds_with_cuda(r));
+	plan_gcc(r, &r->facts);
+	external_facts(r, &r->facts);
+	r->have_facts = true;
+}
+
 static int host_checks(struct run *r)
 {
 	const char *compat = r->o->compat;
 	struct mb_checks checks;
-	struct mb_facts facts;
 	size_t i;
 	int rc;
 
 	if (r->o->skip_checks || !compat)
 		return 0;
-	mb_facts_probe(&facts, r->prefix.path, r->cache.dir, builds_with_cuda(r));
-	plan_gcc(r, &facts);
-	rc = mb_doctor_judge(&facts, compat, builds_with_cuda(r), &checks, r->err);
+	probe_host(r);
+	rc = mb_doctor_judge(&r->facts, compat, builds_with_cuda(r), &checks, r->err);
 	for (i = 0; rc == 0 && i < checks.n; i++)
 		if (checks.v[i].status == MB_CHECK_FAIL)
 			rc = mb_errf(r->err, MB_EHOST, "host check '%s' failed (found %s): %s; --skip-checks overrides",
 				     checks.v[i].name, checks.v[i].found, checks.v[i].fix);
 	mb_checks_free(&checks);
-	mb_facts_free(&facts);
 	return rc;
+}
+
+/* ---- the GPU architectures of CUDA builds, before anything is fetched ---- */
+
+static const char *plan_nvcc_version(const struct run *r)
+{
+	size_t i;
+
+	if (r->facts.nvcc_version)
+		return r->facts.nvcc_version;
+	for (i = 0; i < r->n_probes; i++)
+		if (name_equal(r->tools[i].name, "cuda"))
+			return r->tools[i].version;
+	return NULL;
+}
+
+static int choose_arch(struct run *r)
+{
+	const char *nvcc;
+	char *msg;
+	int rc;
+
+	if (!builds_with_cuda(r))
+		return 0;
+	probe_host(r);
+	mb_cuda_arch_free(&r->arch);
+	rc = mb_cuda_arch_choose(r->o->cuda_arch, getenv("TORCH_CUDA_ARCH_LIST"), r->facts.gpu_cc,
+				 r->facts.n_gpus, r->o->ev, &r->arch, r->err);
+	if (rc < 0 || !r->arch.list)
+		return rc;
+	nvcc = plan_nvcc_version(r);
+	msg = xasprintf("CUDA architectures: %s (from %s)", r->arch.list,
+			mb_cuda_arch_source_name(r->arch.source));
+	emit(r, MB_EV_NOTE, NULL, msg);
+	free(msg);
+	rc = mb_cuda_arch_check(r->arch.list, nvcc, r->err);
+	return rc < 0 ? mb_err_wrap(r->err, "%s", mb_cuda_arch_source_name(r->arch.source)) : 0;
 }
 
 /* ---- fetching ---- */
@@ -379,6 +520,11 @@ static void stage_ctx(const struct run *r, const char *root, struct mb_stage_ctx
 	ctx->txn = r->txn;
 	ctx->patches_dir = r->set->patches_dir;
 	ctx->cuda_home = r->cuda_home;
+	ctx->cuda_arch = r->arch.list;
+	ctx->tool_path = r->tool_path;
+	ctx->tools = r->tools;
+	ctx->n_tools = r->n_probes;
+	ctx->python_external = r->plan.python && r->plan.python->kind == MB_KIND_EXTERNAL;
 }
 
 static int stage_job(struct run *r, struct job *j)
@@ -612,6 +758,8 @@ static int record(struct run *r, struct job *j)
 	st.version = xstrdup(rec->version);
 	st.kind = xstrdup(mb_kind_name(rec->kind));
 	st.recipe_sha256 = xstrdup(rec->sha256);
+	if (rec->kind == MB_KIND_SOURCE && r->arch.list && mb_recipe_depends_on(rec, "cuda"))
+		st.cuda_arch = xstrdup(r->arch.list);
 	st.depends = xcalloc(rec->n_deps + 1, sizeof *st.depends);
 	for (k = 0; k < rec->n_deps; k++)
 		st.depends[st.n_depends++] = xstrdup(rec->deps[k].name);
@@ -649,6 +797,61 @@ static int apply_job(struct run *r, struct job *j)
 	return rc < 0 ? rc : record(r, j);
 }
 
+/* ---- PREFIX/bin/activate, the shell's side of `mambaboot run` ---- */
+
+/* Its text for this plan (externals' directories, CUDA, the python). */
+static char *activate_text(const struct run *r)
+{
+	bool external = r->plan.python && r->plan.python->kind == MB_KIND_EXTERNAL;
+	char *site = external && r->python_xy
+		? xasprintf("%s/lib/python%s/site-packages", r->prefix.path, r->python_xy) : NULL;
+	struct mb_prefix_env pe = { r->prefix.path, r->tool_path, r->cuda_home, site };
+	char *text = mb_activate_script(&pe);
+
+	free(site);
+	return text;
+}
+
+/* Staged and placed in the transaction, owned by a generated record, so
+ * that it is verified, rolled back and removed (with the last recipe)
+ * like a recipe's file.  The previous one went with unlink_outgoing.
+ * Written only where the prefix has no bin/activate: a venv's, or one a
+ * recipe installs, stays. */
+static int place_activate(struct run *r)
+{
+	struct mb_state_recipe st = { 0 };
+	char *path = path_join(r->prefix.path, "bin/activate"), *text, *staged, hex[MB_SHA256_HEX];
+	const char *stage;
+	size_t i, installed = 0;
+	int rc;
+
+	for (i = 0; i < r->plan.n_steps; i++)
+		installed += r->plan.steps[i].recipe->kind != MB_KIND_EXTERNAL;
+	rc = access(path, F_OK) == 0 || !installed;
+	free(path);
+	if (rc)
+		return 0;
+	if (!(stage = mb_txn_stage_dir(r->txn, MB_ACTIVATE_OWNER, r->err)))
+		return -r->err->code;
+	text = activate_text(r);
+	staged = path_join(stage, "bin/activate");
+	if ((rc = mkdir_parents(staged, r->err)) == 0 &&
+	    (rc = write_file_atomic(staged, text, strlen(text), r->err)) == 0 &&
+	    (rc = mb_sha256_buf(text, strlen(text), hex, r->err)) == 0) {
+		mb_owned_add(&st.files, "bin/activate", MB_OWNED_FILE, hex, (int64_t)strlen(text), 0644);
+		rc = mb_txn_place(r->txn, stage, &st.files, r->err);
+	}
+	st.name = xstrdup(MB_ACTIVATE_OWNER);
+	st.version = xstrdup("1");
+	st.kind = xstrdup(MB_KIND_GENERATED);
+	if (rc == 0)
+		rc = mb_txn_set_recipe(r->txn, &st, r->err);
+	mb_state_recipe_free(&st); /* what set_recipe did not take */
+	free(staged);
+	free(text);
+	return rc;
+}
+
 static int transact(struct run *r)
 {
 	size_t i;
@@ -666,6 +869,8 @@ static int transact(struct run *r)
 	for (i = 0; rc == 0 && i < r->plan.n_steps; i++)
 		if (changing(&r->jobs[i]))
 			rc = apply_job(r, &r->jobs[i]);
+	if (rc == 0)
+		rc = place_activate(r);
 	if (rc == 0 && mb_interrupted(r->o->ev))
 		rc = mb_errf(r->err, MB_EFAIL, "interrupted; the prefix is left as it was");
 	if (rc < 0) {
@@ -680,7 +885,6 @@ static int transact(struct run *r)
 }
 
 /* ---- the whole run ---- */
-
 
 static void run_free(struct run *r)
 {
@@ -707,6 +911,14 @@ static void run_free(struct run *r)
 	free(r->python_xy);
 	free(r->python_exe);
 	free(r->cuda_home);
+	for (i = 0; i < r->n_probes; i++)
+		mb_probe_free(&r->probes[i]);
+	free(r->probes);
+	free(r->tools);
+	free(r->tool_path);
+	if (r->have_facts)
+		mb_facts_free(&r->facts);
+	mb_cuda_arch_free(&r->arch);
 	mb_plan_free(&r->plan);
 	if (r->cache.dir)
 		mb_cache_close(&r->cache);
@@ -747,7 +959,7 @@ int mb_install(const struct mb_recipe_set *set, char *const *targets, size_t n_t
 	if ((rc = open_prefix(&r)) < 0)
 		goto out;
 	rep->prefix = xstrdup(r.prefix.path);
-	if ((rc = resolve(&r, targets, n_targets)) < 0)
+	if ((rc = resolve(&r, targets, n_targets)) < 0 || (rc = preselect_arch(&r)) < 0)
 		goto out;
 	changes = diff(&r);
 	rep->nothing_to_do = changes == 0 && !r.requested_changed;
@@ -760,7 +972,7 @@ int mb_install(const struct mb_recipe_set *set, char *const *targets, size_t n_t
 	if ((rc = check_pins(&r)) < 0 || (rc = mb_cache_open(&r.cache, o->cache_dir, err)) < 0 ||
 	    (rc = probe_externals(&r)) < 0 ||
 	    (rc = check_stages(&r)) < 0 || (rc = host_checks(&r)) < 0 ||
-	    (rc = fetch_all(&r)) < 0)
+	    (rc = choose_arch(&r)) < 0 || (rc = fetch_all(&r)) < 0)
 		goto out;
 	if ((rc = transact(&r)) == 0)
 		mb_conda_history(&r.prefix, "install", targets, n_targets);

@@ -20,6 +20,7 @@ struct mb_install_opts {
 	int jobs;
 	double lock_timeout;       /* seconds; <0: wait */
 	const char *compat;        /* doctor's rules; NULL: no host checks */
+	const char *cuda_arch;     /* --cuda-arch, or NULL (cudaarch.h) */
 	const struct mb_events *ev;
 };
 

@@ -24,6 +24,7 @@ static const struct mb_cmd *const commands[] = {
 	&cmd_doctor,
 	&cmd_fetch,
 	&cmd_lock,
+	&cmd_run,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

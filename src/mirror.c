@@ -209,6 +209,33 @@ static int put_blob(const char *dir, const struct mb_mirror_entry *e, bool *adde
 	return rc;
 }
 
+/* An artifact pinned by its tree alone is looked up as tree_sha256/<tree>
+ * (fetch.c): a relative symlink to its blob, replaced by a rename. */
+static int put_tree_link(const char *dir, const struct mb_mirror_entry *e, struct mb_err *err)
+{
+	const struct mb_artifact *a = e->artifact;
+	char *links = path_join(dir, "tree_sha256"), *target, *dest, *tmp;
+	int rc;
+
+	if (!a->tree_sha256 || a->sha256) {
+		free(links);
+		return 0;
+	}
+	target = xasprintf("../sha256/%s", e->sha256);
+	dest = xasprintf("%s/%s", links, a->tree_sha256);
+	tmp = xasprintf("%s/.%s.%ld.tmp", links, a->tree_sha256, (long)getpid());
+	unlink(tmp);
+	if ((rc = mkdir_p(links, 0755, err)) == 0 && symlink(target, tmp) < 0)
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot write %s", tmp);
+	if (rc == 0 && rename(tmp, dest) < 0)
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot write %s", dest);
+	free(links);
+	free(target);
+	free(dest);
+	free(tmp);
+	return rc;
+}
+
 static void index_put(struct index *ix, const struct mb_mirror_entry *m)
 {
 	struct index_entry *e = index_find(ix, m->sha256);
@@ -314,7 +341,8 @@ int mb_mirror_write(const char *dir, const struct mb_recipe_set *set,
 			rc = mb_errf(err, MB_EFAIL, "interrupted");
 			break;
 		}
-		if ((rc = put_blob(dir, &entries[i], &added, err)) == 0) {
+		if ((rc = put_blob(dir, &entries[i], &added, err)) == 0 &&
+		    (rc = put_tree_link(dir, &entries[i], err)) == 0) {
 			index_put(&ix, &entries[i]);
 			added ? stats->added++ : stats->kept++;
 		}

@@ -29,6 +29,7 @@ struct mb_state_artifact {
 struct mb_state_recipe {
 	char *name, *version, *kind;
 	char *recipe_sha256;    /* digest of the recipe file it was installed from */
+	char *cuda_arch;        /* a CUDA build's TORCH_CUDA_ARCH_LIST, or NULL */
 	char **depends;         /* recipe names */
 	size_t n_depends;
 	struct mb_state_artifact *artifacts;
@@ -69,6 +70,14 @@ int mb_prefix_open(struct mb_prefix *p, const char *path, bool create,
 void mb_prefix_close(struct mb_prefix *p);
 
 struct mb_state_recipe *mb_state_find(const struct mb_state *s, const char *name);
+
+/* Files mambaboot itself generates for a prefix (bin/activate) are owned by
+ * a record of this kind, named MB_ACTIVATE_OWNER (no recipe can be: ':' is
+ * not allowed in a recipe name): verified and journaled like a recipe's,
+ * but never planned, listed or removed on its own. */
+#define MB_KIND_GENERATED "generated"
+#define MB_ACTIVATE_OWNER "mambaboot:activate"
+bool mb_state_recipe_generated(const struct mb_state_recipe *r);
 int mb_prefix_load_files(const struct mb_prefix *p, struct mb_state_recipe *r,
 			 struct mb_err *err);
 

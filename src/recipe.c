@@ -865,3 +865,13 @@ const struct mb_stack *mb_stack_find(const struct mb_recipe_set *set, const char
 			return set->stacks[i];
 	return NULL;
 }
+
+bool mb_recipe_depends_on(const struct mb_recipe *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_deps; i++)
+		if (name_equal(r->deps[i].name, name))
+			return true;
+	return false;
+}

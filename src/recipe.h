@@ -117,6 +117,9 @@ int mb_recipe_set_load(struct mb_recipe_set *set, const char *dir,
 		       const char *patches_dir, struct mb_err *err);
 void mb_recipe_set_free(struct mb_recipe_set *set);
 
+/* Does r list `name` among its depends? */
+bool mb_recipe_depends_on(const struct mb_recipe *r, const char *name);
+
 const struct mb_recipe *mb_recipe_find(const struct mb_recipe_set *set, const char *name);
 const struct mb_stack *mb_stack_find(const struct mb_recipe_set *set, const char *name);
 

@@ -97,11 +97,13 @@ int mb_prefix_remove(struct mb_prefix *p, char *const *names, size_t n, bool for
 	}
 	for (i = 0; rc == 0 && i < s->n_recipes; i++) {
 		const struct mb_state_recipe *r = &s->recipes[i];
-		if (needed(kept, n_kept, r->name) && !in_list(names, n, r->name))
-			continue;
+		bool generated = mb_state_recipe_generated(r);
+		if (generated ? n_kept > 0 : needed(kept, n_kept, r->name) && !in_list(names, n, r->name))
+			continue; /* bin/activate goes with the last recipe */
 		rc = mb_txn_unlink_recipe(t, r, err);
 		mb_txn_drop_recipe(t, r->name);
-		*VEC_PUSH(out->removed, out->n_removed, out->cap) = xstrdup(r->name);
+		if (!generated)
+			*VEC_PUSH(out->removed, out->n_removed, out->cap) = xstrdup(r->name);
 	}
 	mb_txn_set_requested(t, kept, n_kept);
 	rc = rc < 0 ? (mb_txn_abort(t), rc) : mb_txn_commit(t, err);

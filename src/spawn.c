@@ -168,3 +168,14 @@ int spawn_stream(char *const argv[], char *const envp[], const char *cwd,
 {
 	return spawn_run(argv, envp, cwd, sink, ctx, 0, stop, status, err);
 }
+
+int spawn_exec(char *const argv[], char *const envp[], struct mb_err *err)
+{
+	char *exe = spawn_which(argv[0], NULL);
+
+	if (!exe)
+		return mb_errf(err, MB_EHOST, "%s: command not found", argv[0]);
+	execve(exe, argv, envp ? envp : environ);
+	free(exe);
+	return mb_errno(err, MB_EFAIL, errno, "cannot run %s", argv[0]);
+}

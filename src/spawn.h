@@ -29,4 +29,8 @@ int spawn_stream(char *const argv[], char *const envp[], const char *cwd,
 		 spawn_sink sink, void *ctx, const volatile sig_atomic_t *stop,
 		 int *status, struct mb_err *err);
 
+/* Replace this process with argv[0] (resolved on the current PATH when it
+ * has no '/'), in environment envp.  Returns only on failure. */
+int spawn_exec(char *const argv[], char *const envp[], struct mb_err *err);
+
 #endif

@@ -20,6 +20,11 @@
 struct mb_cache;
 struct mb_txn;
 
+/* A host program an external recipe found (for the build log). */
+struct mb_tool {
+	const char *name, *path, *version;
+};
+
 struct mb_stage_ctx {
 	const char *prefix;     /* final prefix: absolute, no trailing slash */
 	const char *root;       /* where to write; equal to prefix or a staging dir */
@@ -34,6 +39,11 @@ struct mb_stage_ctx {
 	struct mb_txn *txn;     /* journals what the build adds */
 	const char *patches_dir;
 	const char *cuda_home;  /* NULL if none was found */
+	const char *cuda_arch;  /* TORCH_CUDA_ARCH_LIST for builds that depend on cuda, or NULL */
+	const char *tool_path;  /* the externals' directories, ':'-joined, or NULL */
+	const struct mb_tool *tools; /* the externals found, in plan order */
+	size_t n_tools;
+	bool python_external;   /* the plan's python is the host's */
 };
 
 enum mb_owned_type { MB_OWNED_FILE = 'f', MB_OWNED_LINK = 'l', MB_OWNED_DIR = 'd' };

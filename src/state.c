@@ -64,6 +64,7 @@ static int read_recipe(json_t *o, struct mb_state_recipe *r)
 	r->version = str_field(o, "version");
 	r->kind = str_field(o, "kind");
 	r->recipe_sha256 = str_field(o, "recipe_sha256");
+	r->cuda_arch = str_field(o, "cuda_arch");
 	r->files_ref = str_field(o, "files");
 	r->depends = str_array(json_object_get(o, "depends"), &r->n_depends);
 	if (json_is_array(arts)) {
@@ -130,6 +131,8 @@ static json_t *recipe_json(const struct mb_state_recipe *r)
 	json_object_set_new(o, "kind", json_string(r->kind));
 	json_object_set_new(o, "recipe_sha256",
 			    r->recipe_sha256 ? json_string(r->recipe_sha256) : json_null());
+	if (r->cuda_arch)
+		json_object_set_new(o, "cuda_arch", json_string(r->cuda_arch));
 	json_object_set_new(o, "depends", str_array_json(r->depends, r->n_depends));
 	json_object_set_new(o, "artifacts", arts);
 	json_object_set_new(o, "files", json_string(r->files_ref));
@@ -332,6 +335,7 @@ void mb_state_recipe_free(struct mb_state_recipe *r)
 	}
 	free(r->depends);
 	free(r->artifacts);
+	free(r->cuda_arch);
 	free(r->name);
 	free(r->version);
 	free(r->kind);
@@ -367,4 +371,9 @@ struct mb_state_recipe *mb_state_find(const struct mb_state *s, const char *name
 		if (name_equal(s->recipes[i].name, name))
 			return &s->recipes[i];
 	return NULL;
+}
+
+bool mb_state_recipe_generated(const struct mb_state_recipe *r)
+{
+	return r->kind && strcmp(r->kind, MB_KIND_GENERATED) == 0;
 }

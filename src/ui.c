@@ -278,6 +278,11 @@ void ui_event(void *ctx, const struct mb_event *ev)
 	case MB_EV_WARN:
 		fprintf(stderr, "mambaboot: warning: %s\n", ev->msg);
 		break;
+	case MB_EV_NOTE:
+		if (!ui->quiet && !ui->json)
+			fprintf(stderr, "%s%s%s\n", ev->name ? ev->name : "", ev->name ? ": " : "",
+				ev->msg);
+		break;
 	case MB_EV_INFO:
 		if (ui->verbose)
 			fprintf(stderr, "%s%s%s\n", ev->name ? ev->name : "", ev->name ? ": " : "",

@@ -12,7 +12,7 @@ export PATH="$(dirname "$PY"):$PATH"   # the same interpreter for both, so sheba
 CACHE="$T_TMP/cache"
 bundled=$(python3 -c 'import ensurepip, os; print(os.path.join(os.path.dirname(ensurepip.__file__), "_bundled"))')
 
-tree() { (cd "$1" && find . -path ./.mambaboot -prune -o \( -name RECORD -o -name INSTALLER -o -name REQUESTED -o -name direct_url.json \) -prune -o \( -type f -o -type l \) -print |
+tree() { (cd "$1" && find . -path ./.mambaboot -prune -o -path ./bin/activate -prune -o \( -name RECORD -o -name INSTALLER -o -name REQUESTED -o -name direct_url.json \) -prune -o \( -type f -o -type l \) -print |
 	LC_ALL=C sort | while read -r f; do printf '%s %s %s\n' "$f" "$(stat -c %a "$f")" "$(sha256sum < "$f" | cut -c1-16)"; done); }
 
 n=0

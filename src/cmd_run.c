@@ -1,0 +1,73 @@
+/* mambaboot run: a command in the prefix's environment (prefixenv.h), as
+ * `micromamba run` and `pixi run` do. */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "doctor.h"
+#include "prefixenv.h"
+#include "spawn.h"
+#include "util.h"
+
+static int check_prefix(const char *prefix, char *real, struct mb_err *err)
+{
+	char *db;
+	int ok;
+
+	if (!realpath(prefix, real))
+		return mb_errf(err, MB_EINPUT, "prefix %s does not exist", prefix);
+	db = path_join(real, ".mambaboot/state.json");
+	ok = access(db, R_OK) == 0;
+	free(db);
+	return ok ? 0 : mb_errf(err, MB_EINPUT, "%s is not a mambaboot prefix (no .mambaboot/state.json)",
+				real);
+}
+
+static int run(struct mb_opts *opts, struct mb_err *err)
+{
+	char real[PATH_MAX], *site, *cuda, **argv;
+	struct mb_envv env = { 0 };
+	int rc;
+
+	if (!opts->prefix)
+		return mb_errf(err, MB_EINPUT, "--prefix DIR is required");
+	if (opts->n_args == 0)
+		return mb_errf(err, MB_EINPUT, "nothing to run: mambaboot run --prefix DIR -- COMMAND [ARGS...]");
+	if ((rc = check_prefix(opts->prefix, real, err)) < 0)
+		return rc;
+	site = mb_prefix_site_packages(real);
+	cuda = mb_find_cuda_home();
+	struct mb_prefix_env pe = { real, NULL, cuda, site };
+	mb_envv_from_environ(&env);
+	mb_prefix_env_apply(&pe, getenv("PATH"), getenv("PYTHONPATH"), &env);
+	argv = mb_activation_argv(real, "exec \"$@\"", "mambaboot-run", opts->args);
+	fflush(NULL);
+	rc = spawn_exec(argv, env.v, err); /* returns only when exec failed */
+	mb_activation_argv_free(argv);
+	mb_envv_free(&env);
+	free(site);
+	free(cuda);
+	return rc;
+}
+
+const struct mb_cmd cmd_run = {
+	.name = "run",
+	.summary = "run a command in a prefix's environment",
+	.usage =
+	"usage: mambaboot run --prefix DIR -- COMMAND [ARGS...]\n"
+	"\n"
+	"Run COMMAND with DIR/bin first on PATH, CONDA_PREFIX=DIR, CUDA_HOME set\n"
+	"(as install finds it: $CUDA_HOME, else nvcc's, else /usr/local/cuda), the\n"
+	"prefix's site-packages on PYTHONPATH when its python is the host's, and\n"
+	"DIR/etc/conda/activate.d/*.sh sourced first.  The exit status is\n"
+	"COMMAND's.  Options end at COMMAND ('--' before it is accepted too).\n"
+	"For an interactive shell: . DIR/bin/activate (deactivate undoes it).\n"
+	"\n"
+	"Options:\n"
+	"  -p, --prefix DIR   the prefix\n",
+	.opts = OPT_PREFIX | OPT_ARGS_LAST,
+	.run = run,
+};
