@@ -82,9 +82,11 @@ def where_installed():
         report("%s comes from the prefix" % name,
                bool(origin) and os.path.realpath(origin).startswith(os.path.realpath(PREFIX)),
                str(origin))
-    spec = importlib.util.find_spec("mamba_ssm")
+    # The stand-in package above has no __spec__: find_spec would raise.
+    mod = sys.modules.get("mamba_ssm")
+    origin = getattr(mod, "__file__", None) if mod else importlib.util.find_spec("mamba_ssm").origin
     report("mamba_ssm comes from the prefix",
-           os.path.realpath(spec.origin).startswith(os.path.realpath(PREFIX)), spec.origin)
+           bool(origin) and os.path.realpath(origin).startswith(os.path.realpath(PREFIX)), str(origin))
     try:
         r = subprocess.run([sys.executable, "-c", "import mamba_ssm"], capture_output=True,
                            text=True, timeout=120)

@@ -26,7 +26,15 @@ exec > >(tee -a "$OUT/run.log") 2>&1
 T0=$(date +%s)
 say() { printf '==> [%s +%ss] %s\n' "$(date -u +%H:%M:%S)" "$(($(date +%s) - T0))" "$*"; }
 die() { printf '==> FAILED: %s\n' "$*"; exit 1; }
-trap 'rc=$?; [ "$rc" -eq 0 ] || say "exit $rc (see $OUT/run.log)"' EXIT
+# The device runner brings back 8 files: everything but run.log and
+# check.txt goes into details.tar.gz at the end.
+pack() {
+	(cd "$OUT" && find . -mindepth 1 -maxdepth 1 ! -name run.log ! -name check.txt \
+		! -name details.tar.gz -print | sed 's|^\./||' | tar -czf details.tar.gz -T - &&
+		find . -mindepth 1 -maxdepth 1 ! -name run.log ! -name check.txt \
+			! -name details.tar.gz -exec rm -rf {} +) 2>/dev/null || true
+}
+trap 'rc=$?; [ "$rc" -eq 0 ] || say "exit $rc (see $OUT/run.log)"; pack' EXIT
 
 # ---- preflight: everything the one try needs, checked before any work ----
 say "preflight"
@@ -87,6 +95,12 @@ say "JOBS=$JOBS (MAX_JOBS of the builds)"
 # The static binary reads the host's glibc from its loader; getconf says
 # what it should find.
 say "glibc: $(getconf GNU_LIBC_VERSION 2>/dev/null || echo none) (getconf)"
+# The architecture list must come from the GPUs (nvidia-smi), as on a user's
+# host: this image sets TORCH_CUDA_ARCH_LIST itself, which would win.
+if [ -n "${TORCH_CUDA_ARCH_LIST:-}" ]; then
+	say "unsetting TORCH_CUDA_ARCH_LIST=$TORCH_CUDA_ARCH_LIST (set by the image) to test detection"
+	unset TORCH_CUDA_ARCH_LIST
+fi
 export MAMBABOOT_COMPAT=$ROOT/share/mambaboot/compat.yaml
 RECIPES=$ROOT/recipes-host
 
@@ -134,7 +148,8 @@ for l in "$OUT"/logs/*.log; do
 	echo "--- step times in $l"; grep '^mambaboot: build step' "$l" || true
 done
 [ "$rc" -eq 0 ] || die "install failed (exit $rc); logs in $OUT/logs"
-grep -q 'CUDA architectures: .*9\.0' "$OUT/install.txt" || say "WARNING: sm_90 was not in the architecture list (see install.txt)"
+grep -q 'CUDA architectures: 9\.0 (from nvidia-smi' "$OUT/install.txt" ||
+	die "sm_90 was not detected from nvidia-smi (see install.txt)"
 c=$(grep -n 'build.* causal-conv1d' "$OUT/install.txt" | head -n 1 | cut -d: -f1)
 m=$(grep -n 'build.* mamba-ssm' "$OUT/install.txt" | head -n 1 | cut -d: -f1)
 [ -n "$c" ] && [ -n "$m" ] && [ "$c" -lt "$m" ] || die "causal-conv1d was not built before mamba-ssm"
