@@ -123,15 +123,20 @@ build/static/mambaboot: $(STATIC_OBJ) $(STATIC_STAMP)
 # a SHA256SUMS, in mambaboot-VERSION-x86_64-linux.tar.gz.
 DIST := mambaboot-$(VERSION)-x86_64-linux
 dist: static
-	@scripts/make-dist.sh build/static/mambaboot $(VERSION) build/$(DIST).tar.gz
+	rm -rf build/dist-stage
+	$(MAKE) --no-print-directory install INSTALL_BIN=build/static/mambaboot PREFIX= \
+	  DESTDIR=build/dist-stage/$(DIST)
+	@scripts/make-dist.sh build/dist-stage/$(DIST) build/$(DIST).tar.gz
 
 bench: mambaboot
 	@tests/bench/run.sh
 
-install: mambaboot
+# INSTALL_BIN: the binary to install (make dist installs the static one).
+INSTALL_BIN ?= mambaboot
+install: $(filter mambaboot,$(INSTALL_BIN))
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	  $(DESTDIR)$(PREFIX)/share/mambaboot
-	install -m 755 mambaboot $(DESTDIR)$(PREFIX)/bin/mambaboot
+	install -m 755 $(INSTALL_BIN) $(DESTDIR)$(PREFIX)/bin/mambaboot
 	install -m 644 share/man/man1/mambaboot.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	cp -R recipes recipes-host patches $(DESTDIR)$(PREFIX)/share/mambaboot/
 	if [ -d share/mambaboot ]; then cp -R share/mambaboot/. $(DESTDIR)$(PREFIX)/share/mambaboot/; fi

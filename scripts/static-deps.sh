@@ -56,6 +56,10 @@ build) ;;
 *) echo "usage: $0 [--manifest]" >&2; exit 2 ;;
 esac
 
+# One build at a time per KEY: a second run waits, then finds it done.
+mkdir -p "$(dirname "$top")"
+exec 9>"$top.lock"
+flock 9
 if [ -f "$top/done" ]; then
 	echo "$R"
 	exit 0
@@ -155,23 +159,18 @@ build_openssl() {
 	step "openssl: install" make install_dev
 }
 
-build_yaml() {
-	src=$(fetch libyaml)
+# A library that needs no options of its own: configure, make, install.
+autotools_lib() {
+	src=$(fetch "$1")
 	cd "$src"
-	[ -x configure ] || step "libyaml: autoreconf" autoreconf -fi
-	step "libyaml: configure" configure_static
-	step "libyaml: make" make -j"$jobs"
-	step "libyaml: install" make install
+	[ -x configure ] || step "$1: autoreconf" autoreconf -fi
+	step "$1: configure" configure_static
+	step "$1: make" make -j"$jobs"
+	step "$1: install" make install
 }
 
-build_jansson() {
-	src=$(fetch jansson)
-	cd "$src"
-	[ -x configure ] || step "jansson: autoreconf" autoreconf -fi
-	step "jansson: configure" configure_static
-	step "jansson: make" make -j"$jobs"
-	step "jansson: install" make install
-}
+build_yaml() { autotools_lib libyaml; }
+build_jansson() { autotools_lib jansson; }
 
 build_curl() {
 	src=$(fetch curl)
