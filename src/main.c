@@ -25,6 +25,7 @@ static const struct mb_cmd *const commands[] = {
 	&cmd_fetch,
 	&cmd_lock,
 	&cmd_run,
+	&cmd_build_key,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
