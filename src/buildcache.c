@@ -265,6 +265,17 @@ static char *tmp_entry(const struct mb_cache *cache, const char *key)
 	return xasprintf("%s/tmp/build-%s.%ld", cache->dir, key, (long)getpid());
 }
 
+/* A record is its key's preimage: another is not this build's. */
+static int check_record(const char *record, const char *key, struct mb_err *err)
+{
+	char hex[MB_SHA256_HEX];
+	int rc = mb_sha256_buf(record, strlen(record), hex, err);
+
+	if (rc == 0 && strcmp(hex, key) != 0)
+		rc = mb_errf(err, MB_EINTEGRITY, "the record of build %s hashes to %s", key, hex);
+	return rc;
+}
+
 static int fetch_from(const struct mb_fetch_opts *fo, const char *mirror, const char *key,
 		      const char *prefix, struct mb_err *err)
 {
@@ -276,6 +287,7 @@ static int fetch_from(const struct mb_fetch_opts *fo, const char *mirror, const 
 	free(name);
 	name = xasprintf("%s/record", key);
 	if (rc == 0 && (rc = mirror_read(fo, mirror, name, &rec, err)) == 0 &&
+	    (rc = check_record(rec.s, key, err)) == 0 &&
 	    (rc = mb_build_manifest_parse(man.s, &m, err)) == 0 && !usable_in(&m, prefix))
 		rc = 1;
 	remove_tree(tmp, NULL);
