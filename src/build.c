@@ -536,6 +536,22 @@ int64_t mb_build_epoch(const struct mb_recipe *r)
 
 /* ---- a build from the cache ---- */
 
+/* As the build wrote them, journaled the same way; then relocated when
+ * they were built in another prefix. */
+static int install_files(const struct mb_stage_ctx *ctx, const char *tar,
+			 const struct mb_build_manifest *m, struct mb_owned *owned,
+			 struct mb_err *err)
+{
+	size_t first = owned->n;
+	int rc;
+
+	if ((rc = mb_txn_begin_direct(ctx->txn, err)) == 0 &&
+	    (rc = mb_archive_extract(tar, ctx->prefix, 0, err)) == 0 &&
+	    (rc = mb_txn_end_direct(ctx->txn, owned, err)) == 0)
+		rc = mb_buildcache_relocate(m, ctx->prefix, owned->v + first, owned->n - first, err);
+	return rc;
+}
+
 /* files.tar goes into the prefix as the build wrote it (journaled the
  * same way), the wheels through the wheel installer. */
 static int install_entry(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
@@ -549,9 +565,8 @@ static int install_entry(const struct mb_stage_ctx *ctx, const struct mb_recipe 
 		char *path = path_join(entry, m->files[i].name);
 		if (strcmp(m->files[i].name, MB_BUILD_FILES_TAR) != 0)
 			rc = install_wheel(ctx, r, path, owned, err);
-		else if ((rc = mb_txn_begin_direct(ctx->txn, err)) == 0 &&
-			 (rc = mb_archive_extract(path, ctx->prefix, 0, err)) == 0)
-			rc = mb_txn_end_direct(ctx->txn, owned, err);
+		else
+			rc = install_files(ctx, path, m, owned, err);
 		free(path);
 	}
 	return rc;

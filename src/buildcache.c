@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "buildkey.h"
+#include "conda.h"
 #include "digest.h"
 #include "fsutil.h"
 #include "tarpack.h"
@@ -34,7 +35,8 @@ static int manifest_line(const char *line, struct mb_build_manifest *m, struct m
 		free(m->prefix);
 		m->prefix = xstrdup(line + 7);
 	} else if (strncmp(line, "embeds_prefix ", 14) == 0) {
-		m->embeds_prefix = strcmp(line + 14, "yes") == 0;
+		m->embeds_prefix = strcmp(line + 14, "no") != 0;
+		m->binary_prefix = strcmp(line + 14, "binary") == 0;
 	} else if (sscanf(line, "file %64s %lld %255s", sha, &size, name) == 3) {
 		struct mb_build_file *f = VEC_PUSH(m->files, m->n, m->cap);
 		if (!is_hex64(sha) || strchr(name, '/') || name[0] == '.' || size < 0)
@@ -87,7 +89,7 @@ static char *manifest_text(const struct mb_build_manifest *m)
 	sbuf_puts(&b, "mambaboot-build-output 1\n");
 	if (m->prefix)
 		sbuf_printf(&b, "prefix %s\nembeds_prefix %s\n", m->prefix,
-			    m->embeds_prefix ? "yes" : "no");
+			    m->binary_prefix ? "binary" : m->embeds_prefix ? "text" : "no");
 	for (i = 0; i < m->n; i++)
 		sbuf_printf(&b, "file %s %lld %s\n", m->files[i].sha256,
 			    (long long)m->files[i].size, m->files[i].name);
@@ -132,9 +134,11 @@ char *mb_buildcache_entry(const struct mb_cache *cache, const char *key)
 	return xasprintf("%s/builds/%s", cache->dir, key);
 }
 
+/* Text relocates into any prefix; a binary keeps its length, so only
+ * into a prefix that is not longer (else the build is made again). */
 static bool usable_in(const struct mb_build_manifest *m, const char *prefix)
 {
-	return !m->prefix || !m->embeds_prefix || strcmp(m->prefix, prefix) == 0;
+	return !m->prefix || !m->binary_prefix || strlen(prefix) <= strlen(m->prefix);
 }
 
 char *mb_buildcache_find(const struct mb_cache *cache, const char *key, const char *prefix)
@@ -337,23 +341,25 @@ static bool holds(const char *text, size_t len, const char *needle)
 	return false;
 }
 
-/* Does a file the build added hold the prefix's path?  Then the output
- * only serves that prefix (relocating it is not done yet). */
-static bool embeds(const char *prefix, const struct mb_owned *files)
+/* Which files the build added hold the prefix's path, text or binary (a
+ * NUL byte): what relocating the output into another prefix takes. */
+static void scan_prefix(const char *prefix, const struct mb_owned *files,
+			struct mb_build_manifest *m)
 {
-	bool found = false;
 	size_t i;
 
-	for (i = 0; !found && i < files->n; i++) {
+	for (i = 0; i < files->n; i++) {
 		char *path = path_join(prefix, files->v[i].path), *text = NULL;
 		size_t len;
 		if (files->v[i].type == MB_OWNED_FILE &&
-		    read_file(path, (size_t)1 << 31, &text, &len, NULL) == 0)
-			found = holds(text, len, prefix);
+		    read_file(path, (size_t)1 << 31, &text, &len, NULL) == 0 &&
+		    holds(text, len, prefix)) {
+			m->embeds_prefix = true;
+			m->binary_prefix = m->binary_prefix || memchr(text, 0, len);
+		}
 		free(text);
 		free(path);
 	}
-	return found;
 }
 
 static int add_output(struct mb_build_manifest *m, const char *dir, const char *name,
@@ -403,7 +409,7 @@ static int store_files(const struct mb_build_output *out, const char *tmp,
 	if (rc < 0)
 		return rc;
 	m->prefix = xstrdup(out->prefix);
-	m->embeds_prefix = embeds(out->prefix, out->files);
+	scan_prefix(out->prefix, out->files, m);
 	return add_output(m, tmp, MB_BUILD_FILES_TAR, err);
 }
 
@@ -551,4 +557,39 @@ char *mb_buildcache_why_miss(const struct mb_fetch_opts *fo, const char *record,
 	for (i = 0; i < fo->n_mirrors; i++)
 		mirror_records(fo, fo->mirrors[i], record, recipe, &best);
 	return best.diff;
+}
+
+/* ---- relocation ---- */
+
+static int relocate_one(const char *old, const char *prefix, struct mb_owned_file *f,
+			struct mb_err *err)
+{
+	char *path = path_join(prefix, f->path), *data = NULL;
+	size_t len;
+	int rc = read_file(path, (size_t)1 << 31, &data, &len, err);
+
+	if (rc == 0 && holds(data, len, old) &&
+	    (rc = mb_conda_relocate(&data, &len, old, prefix, memchr(data, 0, len) != NULL,
+				    f->path, err)) == 0 &&
+	    (rc = write_file_atomic(path, data, len, err)) == 0 &&
+	    (rc = chmod(path, f->mode & 07777) < 0 ? mb_errno(err, MB_EFAIL, errno, "chmod %s", path) : 0) == 0 &&
+	    (rc = mb_sha256_buf(data, len, f->sha256, err)) == 0)
+		f->size = (int64_t)len;
+	free(data);
+	free(path);
+	return rc;
+}
+
+int mb_buildcache_relocate(const struct mb_build_manifest *m, const char *prefix,
+			   struct mb_owned_file *files, size_t n, struct mb_err *err)
+{
+	size_t i;
+	int rc = 0;
+
+	if (!m->prefix || !m->embeds_prefix || strcmp(m->prefix, prefix) == 0)
+		return 0;
+	for (i = 0; rc == 0 && i < n; i++)
+		if (files[i].type == MB_OWNED_FILE)
+			rc = relocate_one(m->prefix, prefix, &files[i], err);
+	return rc;
 }

@@ -4,7 +4,7 @@
  *
  *   CACHE/builds/<key>/record     the key's canonical record
  *   CACHE/builds/<key>/manifest   "mambaboot-build-output 1", "prefix P",
- *                                 "embeds_prefix yes|no", then one
+ *                                 "embeds_prefix no|text|binary", then one
  *                                 "file SHA256 SIZE NAME" per output
  *   CACHE/builds/<key>/NAME       the wheels the build made, and files.tar:
  *                                 what it added to the prefix (tarpack.h)
@@ -35,6 +35,7 @@ struct mb_build_file {
 struct mb_build_manifest {
 	char *prefix;              /* where files.tar's files were built */
 	bool embeds_prefix;        /* some file of files.tar holds that path */
+	bool binary_prefix;        /* some binary file does (then only a prefix not longer) */
 	struct mb_build_file *files;
 	size_t n, cap;
 };
@@ -45,7 +46,8 @@ void mb_build_manifest_free(struct mb_build_manifest *m);
 char *mb_buildcache_entry(const struct mb_cache *cache, const char *key);
 
 /* The local entry of `key`, usable in `prefix`: its path, or NULL.  An
- * output whose files embed another prefix path is not (it is rebuilt). */
+ * output whose binaries embed a prefix path shorter than `prefix` is not
+ * (it is rebuilt); text is relocated (mb_buildcache_relocate). */
 char *mb_buildcache_find(const struct mb_cache *cache, const char *key, const char *prefix);
 
 /* Copy the entry of `key` from the first of fo->mirrors that has it into
@@ -76,6 +78,13 @@ int mb_buildcache_lock(const struct mb_cache *cache, const char *key, const char
  * or NULL when none is known. */
 char *mb_buildcache_why_miss(const struct mb_fetch_opts *fo, const char *record,
 			     const char *recipe);
+
+/* The files an entry's files.tar put in `prefix` (files[0..n)), built in
+ * m->prefix: each holding that path is relocated as conda packages are
+ * (text: every occurrence; binary: C strings padded with NULs), and its
+ * digest and size updated. */
+int mb_buildcache_relocate(const struct mb_build_manifest *m, const char *prefix,
+			   struct mb_owned_file *files, size_t n, struct mb_err *err);
 
 /* Re-hash every file of the entry against its manifest: 0, or
  * MB_EINTEGRITY naming the first that differs. */

@@ -96,6 +96,32 @@ expect_err "another architecture list misses" 5 "cuda_arch 9.0"
 kern "$T_TMP/k3" 8.0 --no-build
 expect_rc "the same list hits" 0
 
+# A build that writes its prefix into files relocates like a conda
+# package: text into any prefix, a binary only into one not longer.
+rel() { # NAME SCRIPT
+	printf 'name: %s\nversion: "1.0"\nkind: source\nartifacts:\n  - url: https://upstream.invalid/greet-1.0.tar.gz\n    sha256: %s\nbuild:\n  script:\n    - %s\n' "$1" "$sha" "$2" > "$R/$1.yaml"
+}
+rel reltext 'mkdir -p "$PREFIX/share" && echo "home=$PREFIX" > "$PREFIX/share/reltext"'
+rel relbin 'mkdir -p "$PREFIX/share" && printf "%s\\000tail" "$PREFIX/lib" > "$PREFIX/share/relbin"'
+ri() { run_mb install "$1" --recipes "$R" --prefix "$2" --cache "$T_TMP/c1" --mirror "$MIRROR" --offline --json; }
+L="$T_TMP/rel/a-rather-long-prefix"
+ri reltext "$L"; ri relbin "$L"
+ri reltext "$T_TMP/rel/short"
+[ "$(field build_cache_hits)" = 1 ] && [ "$(cat "$T_TMP/rel/short/share/reltext")" = "home=$T_TMP/rel/short" ] &&
+	ok "a text output relocates into a shorter prefix" || fail "text relocation" "$OUT" "$(cat "$T_TMP/rel/short/share/reltext")"
+ri reltext "$T_TMP/rel/a-rather-long-prefix-and-longer"
+[ "$(field build_cache_hits)" = 1 ] && grep -q "home=$T_TMP/rel/a-rather-long-prefix-and-longer\$" "$T_TMP/rel/a-rather-long-prefix-and-longer/share/reltext" &&
+	ok "and into a longer one" || fail "text relocation, longer" "$OUT"
+run_mb verify --prefix "$T_TMP/rel/short"
+expect_rc "a relocated file verifies" 0
+ri relbin "$T_TMP/rel/short"
+want=$(printf '%s/lib' "$T_TMP/rel/short")
+got=$(tr '\000' '\n' < "$T_TMP/rel/short/share/relbin" | head -1)
+[ "$(field build_cache_hits)" = 1 ] && [ "$got" = "$want" ] && ok "a binary output relocates into a shorter prefix, NUL-padded" || fail "binary relocation" "$OUT" "$got"
+[ "$(wc -c < "$T_TMP/rel/short/share/relbin")" = "$(wc -c < "$L/share/relbin")" ] && ok "keeping its length" || fail "binary length changed"
+ri relbin "$T_TMP/rel/a-rather-long-prefix-and-longer"
+[ "$RC" = 0 ] && [ "$(field builds)" = 1 ] && [ "$(field build_cache_hits)" = 0 ] && ok "into a longer prefix, a binary output is rebuilt" || fail "binary, longer" "$OUT" "$ERR"
+
 # Two processes that miss on one key build it once.
 greet 'echo built >> '"$T_TMP"'/builds.log' 'sleep 1' 'make' 'make install PREFIX="$PREFIX"'
 before=$(builds)
