@@ -8,7 +8,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -415,24 +414,32 @@ static int install_wheel(const struct mb_stage_ctx *ctx, const struct mb_recipe 
 	return rc;
 }
 
+struct built_wheels {
+	const struct mb_stage_ctx *ctx;
+	const struct mb_recipe *r;
+	struct mb_owned *owned;
+	struct log *log;
+	struct mb_err *err;
+};
+
+static int install_built_wheel(void *ctx, const char *wheel)
+{
+	struct built_wheels *w = ctx;
+	int rc = install_wheel(w->ctx, w->r, wheel, w->owned, w->err);
+
+	if (rc == 0)
+		log_note(w->log, "mambaboot: installed the built wheel %s\n", wheel);
+	return rc;
+}
+
 static int install_wheels(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
 			  const char *wheel_dir, struct mb_owned *owned, struct log *log,
 			  struct mb_err *err)
 {
+	struct built_wheels w = { ctx, r, owned, log, err };
 	char *pattern = path_join(wheel_dir, "*.whl");
-	glob_t g;
-	size_t i;
-	int rc = 0;
+	int rc = glob_each(pattern, install_built_wheel, &w);
 
-	if (glob(pattern, 0, NULL, &g) != 0)
-		g.gl_pathc = 0;
-	for (i = 0; rc == 0 && i < g.gl_pathc; i++) {
-		rc = install_wheel(ctx, r, g.gl_pathv[i], owned, err);
-		if (rc == 0)
-			log_note(log, "mambaboot: installed the built wheel %s\n", g.gl_pathv[i]);
-	}
-	if (g.gl_pathc)
-		globfree(&g);
 	free(pattern);
 	return rc < 0 ? mb_err_wrap(err, "%s: installing the wheel it built", r->name) : 0;
 }

@@ -6,7 +6,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,25 +375,32 @@ static int add_output(struct mb_build_manifest *m, const char *dir, const char *
 	return rc;
 }
 
+struct kept {
+	const char *tmp;
+	struct mb_build_manifest *m;
+	struct mb_err *err;
+};
+
+static int keep_wheel(void *ctx, const char *wheel)
+{
+	struct kept *k = ctx;
+	const char *base = strrchr(wheel, '/') + 1;
+	char *to = path_join(k->tmp, base);
+	int rc = copy_file(wheel, to, k->err);
+
+	if (rc == 0)
+		rc = add_output(k->m, k->tmp, base, k->err);
+	free(to);
+	return rc;
+}
+
 static int store_wheels(const char *wheel_dir, const char *tmp, struct mb_build_manifest *m,
 			struct mb_err *err)
 {
+	struct kept k = { tmp, m, err };
 	char *pattern = path_join(wheel_dir, "*.whl");
-	glob_t g;
-	size_t i;
-	int rc = 0;
+	int rc = glob_each(pattern, keep_wheel, &k);
 
-	if (glob(pattern, 0, NULL, &g) != 0)
-		g.gl_pathc = 0;
-	for (i = 0; rc == 0 && i < g.gl_pathc; i++) {
-		const char *base = strrchr(g.gl_pathv[i], '/') + 1;
-		char *to = path_join(tmp, base);
-		if ((rc = copy_file(g.gl_pathv[i], to, err)) == 0)
-			rc = add_output(m, tmp, base, err);
-		free(to);
-	}
-	if (g.gl_pathc)
-		globfree(&g);
 	free(pattern);
 	return rc;
 }
@@ -503,24 +509,32 @@ static void consider(struct nearest *best, const char *record, const char *other
 	}
 }
 
+struct candidates {
+	struct nearest *best;
+	const char *record, *recipe;
+};
+
+static int consider_file(void *ctx, const char *path)
+{
+	struct candidates *c = ctx;
+	char *text;
+	size_t len;
+
+	if (read_file(path, RECORD_MAX, &text, &len, NULL) < 0)
+		return 0;
+	if (mb_build_record_is_of(text, c->recipe))
+		consider(c->best, c->record, text);
+	free(text);
+	return 0;
+}
+
 static void local_records(const struct mb_cache *cache, const char *record, const char *recipe,
 			  struct nearest *best)
 {
-	char *pattern = xasprintf("%s/builds/*/record", cache->dir), *text;
-	size_t i, len;
-	glob_t g;
+	struct candidates c = { best, record, recipe };
+	char *pattern = xasprintf("%s/builds/*/record", cache->dir);
 
-	if (glob(pattern, 0, NULL, &g) != 0)
-		g.gl_pathc = 0;
-	for (i = 0; i < g.gl_pathc; i++) {
-		if (read_file(g.gl_pathv[i], RECORD_MAX, &text, &len, NULL) < 0)
-			continue;
-		if (mb_build_record_is_of(text, recipe))
-			consider(best, record, text);
-		free(text);
-	}
-	if (g.gl_pathc)
-		globfree(&g);
+	glob_each(pattern, consider_file, &c);
 	free(pattern);
 }
 

@@ -4,7 +4,6 @@
 #include "mirrorbuilds.h"
 
 #include <errno.h>
-#include <glob.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,26 +18,32 @@
 
 #define TEXT_MAX (1u << 20)
 
-/* Each dir/builds/<key>/ (or a cache's), in key order: fn(key path, key). */
+/* Each dir/builds/<key>/ (or a cache's), in key order: fn(ctx, entry, key). */
 typedef void (*entry_fn)(void *ctx, const char *entry, const char *key);
+
+struct each {
+	entry_fn fn;
+	void *ctx;
+};
+
+static int visit_entry(void *ctx, const char *manifest)
+{
+	struct each *e = ctx;
+	char *entry = xstrndup(manifest, strlen(manifest) - 9);
+	const char *key = strrchr(entry, '/') + 1;
+
+	if (is_hex64(key))
+		e->fn(e->ctx, entry, key);
+	free(entry);
+	return 0;
+}
 
 static void each_entry(const char *root, entry_fn fn, void *ctx)
 {
+	struct each e = { fn, ctx };
 	char *pattern = xasprintf("%s/builds/*/manifest", root);
-	glob_t g;
-	size_t i;
 
-	if (glob(pattern, 0, NULL, &g) != 0)
-		g.gl_pathc = 0;
-	for (i = 0; i < g.gl_pathc; i++) {
-		char *entry = xstrndup(g.gl_pathv[i], strlen(g.gl_pathv[i]) - 9);
-		const char *key = strrchr(entry, '/') + 1;
-		if (is_hex64(key))
-			fn(ctx, entry, key);
-		free(entry);
-	}
-	if (g.gl_pathc)
-		globfree(&g);
+	glob_each(pattern, visit_entry, &e);
 	free(pattern);
 }
 
@@ -79,25 +84,32 @@ struct put {
 	struct mb_err *err;
 };
 
+struct copy {
+	const char *to;
+	struct mb_err *err;
+};
+
+static int copy_into(void *ctx, const char *path)
+{
+	struct copy *c = ctx;
+	char *dst = path_join(c->to, strrchr(path, '/') + 1);
+	int rc = copy_file(path, dst, c->err);
+
+	free(dst);
+	return rc;
+}
+
 static int copy_entry(const char *from, const char *to, struct mb_err *err)
 {
 	char *tmp = xasprintf("%s.tmp%ld", to, (long)getpid()), *pattern = path_join(from, "*");
-	glob_t g;
-	size_t i;
+	struct copy c = { tmp, err };
 	int rc = mkdir_p(tmp, 0755, err);
 
-	if (glob(pattern, 0, NULL, &g) != 0)
-		g.gl_pathc = 0;
-	for (i = 0; rc == 0 && i < g.gl_pathc; i++) {
-		char *dst = path_join(tmp, strrchr(g.gl_pathv[i], '/') + 1);
-		rc = copy_file(g.gl_pathv[i], dst, err);
-		free(dst);
-	}
+	if (rc == 0)
+		rc = glob_each(pattern, copy_into, &c);
 	if (rc == 0 && rename(tmp, to) < 0 && errno != EEXIST && errno != ENOTEMPTY)
 		rc = mb_errno(err, MB_EFAIL, errno, "cannot write %s", to);
 	remove_tree(tmp, NULL);
-	if (g.gl_pathc)
-		globfree(&g);
 	free(pattern);
 	free(tmp);
 	return rc;
