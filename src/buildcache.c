@@ -321,8 +321,15 @@ int mb_buildcache_fetch(const struct mb_fetch_opts *fo, const char *key, const c
 	int rc = 1;
 
 	*entry = NULL;
-	for (i = 0; rc == 1 && i < fo->n_mirrors; i++)
+	for (i = 0; rc == 1 && i < fo->n_mirrors; i++) {
 		rc = fetch_from(fo, fo->mirrors[i], key, prefix, err);
+		if (rc < 0 && err->code != MB_EINTEGRITY) {
+			/* As for artifacts: a mirror that cannot be read is skipped. */
+			struct mb_event e = { .type = MB_EV_WARN, .msg = err->msg };
+			mb_emit(fo->ev, &e);
+			rc = 1;
+		}
+	}
 	if (rc == 0)
 		*entry = mb_buildcache_entry(fo->cache, key);
 	return rc;

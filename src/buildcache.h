@@ -52,7 +52,8 @@ char *mb_buildcache_find(const struct mb_cache *cache, const char *key, const ch
 
 /* Copy the entry of `key` from the first of fo->mirrors that has it into
  * the local cache, every file verified against its manifest (other bytes:
- * MB_EINTEGRITY).  0 with *entry set, 1 when no mirror has it. */
+ * MB_EINTEGRITY).  0 with *entry set, 1 when no mirror has it; a mirror
+ * that cannot be read is skipped with a warning. */
 int mb_buildcache_fetch(const struct mb_fetch_opts *fo, const char *key, const char *prefix,
 			char **entry, struct mb_err *err);
 
