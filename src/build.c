@@ -389,17 +389,19 @@ static int run_script(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
 	return rc;
 }
 
-/* One wheel the build left in WHEEL_DIR, installed by mambaboot's own
+/* One wheel the build left in WHEEL_DIR (or the build cache kept, its
+ * sha256 known: NULL to compute it), installed by mambaboot's own
  * installer (staged, then placed through the transaction): its files are
  * owned, verified and removable like a downloaded wheel's. */
 static int install_wheel(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
-			 const char *wheel, struct mb_owned *owned, struct mb_err *err)
+			 const char *wheel, const char *sha256, struct mb_owned *owned,
+			 struct mb_err *err)
 {
 	struct mb_stage_ctx staged = *ctx;
 	struct mb_owned files = { 0 };
 	char hex[MB_SHA256_HEX];
 	size_t i;
-	int rc = mb_sha256_file(wheel, hex, err);
+	int rc = sha256 ? (memcpy(hex, sha256, sizeof hex), 0) : mb_sha256_file(wheel, hex, err);
 
 	if (rc == 0 && !(staged.root = mb_txn_stage_dir(ctx->txn, r->name, err)))
 		rc = -err->code;
@@ -425,7 +427,7 @@ struct built_wheels {
 static int install_built_wheel(void *ctx, const char *wheel)
 {
 	struct built_wheels *w = ctx;
-	int rc = install_wheel(w->ctx, w->r, wheel, w->owned, w->err);
+	int rc = install_wheel(w->ctx, w->r, wheel, NULL, w->owned, w->err);
 
 	if (rc == 0)
 		log_note(w->log, "mambaboot: installed the built wheel %s\n", wheel);
@@ -571,7 +573,7 @@ static int install_entry(const struct mb_stage_ctx *ctx, const struct mb_recipe 
 	for (i = 0; rc == 0 && i < m->n; i++) {
 		char *path = path_join(entry, m->files[i].name);
 		if (strcmp(m->files[i].name, MB_BUILD_FILES_TAR) != 0)
-			rc = install_wheel(ctx, r, path, owned, err);
+			rc = install_wheel(ctx, r, path, m->files[i].sha256, owned, err); /* checked */
 		else
 			rc = install_files(ctx, path, m, owned, err);
 		free(path);
