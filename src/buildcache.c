@@ -4,7 +4,6 @@
 
 #include "buildcache.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,10 +162,6 @@ static bool is_plain_dir(const char *mirror)
 	return !strstr(mirror, "://");
 }
 
-/* MIRROR/builds/NAME into memory: 0, 1 when it is not there, or an error. */
-static int mirror_read(const struct mb_fetch_opts *fo, const char *mirror, const char *name,
-		       struct sbuf *out, struct mb_err *err);
-
 static void sink_restart(void *ctx)
 {
 	((struct sbuf *)ctx)->len = 0;
@@ -183,6 +178,8 @@ static int sink_data(void *ctx, const char *p, size_t n, struct mb_err *err)
 	return 0;
 }
 
+/* MIRROR/builds/NAME into memory: 0, 1 when it is not there, or an error.
+ * A directory is read directly: no libcurl for a local mirror. */
 static int mirror_read(const struct mb_fetch_opts *fo, const char *mirror, const char *name,
 		       struct sbuf *out, struct mb_err *err)
 {
@@ -218,15 +215,18 @@ static int fetch_files(const struct mb_fetch_opts *fo, const char *mirror, const
 	struct mb_fetch_opts one = *fo;
 	struct mb_artifact *a = xcalloc(m->n + 1, sizeof *a);
 	struct mb_fetch_item *items = xcalloc(m->n + 1, sizeof *items);
+	char cwd[4096];
 	size_t i;
 	int rc;
 
+	if (!getcwd(cwd, sizeof cwd)) /* a relative mirror directory is below it */
+		snprintf(cwd, sizeof cwd, "/");
 	one.mirrors = NULL;
 	one.n_mirrors = 0;
 	one.offline = false; /* the URL is the mirror's */
 	for (i = 0; i < m->n; i++) {
 		char *name = xasprintf("%s/%s", key, m->files[i].name);
-		a[i].url = mb_fetch_mirror_file_url(mirror, "builds", name, NULL);
+		a[i].url = mb_fetch_mirror_file_url(mirror, "builds", name, cwd);
 		a[i].sha256 = m->files[i].sha256;
 		a[i].size = m->files[i].size;
 		a[i].filename = m->files[i].name;

@@ -30,6 +30,8 @@ printf '%s' "$OUT" | grep -q '"build_cache_hits": 1' && ok "the build came from 
 [ ! -f "$T_TMP/c1/blobs/sha256/$(sed -n 's/^source sha256://p' "$M/builds/$key/record")" ] && ok "and its source was not even fetched" || fail "source fetched"
 "$T_TMP/p1/bin/mbdemo-tool" >/dev/null && ok "the tool runs" || fail "tool"
 
+(cd "$T_TMP" && run_mb install demo --recipes mirror/recipes --mirror mirror --offline --no-build --prefix "$T_TMP/p5" --cache "$T_TMP/c5"
+	[ "$RC" = 0 ] && [ -x "$T_TMP/p5/bin/mbdemo-tool" ]) && ok "a mirror named by a relative path serves its builds" || fail "relative mirror"
 MAMBABOOT_RETRIES=0 run_mb install demo --recipes "$M/recipes" --mirror http://127.0.0.1:9/none --mirror "$M" --offline --no-build --prefix "$T_TMP/p4" --cache "$T_TMP/c4"
 [ "$RC" = 0 ] && [ -x "$T_TMP/p4/bin/mbdemo-tool" ] && ok "a mirror that cannot be reached is skipped, as for artifacts" || fail "unreachable mirror" "$ERR"
 MAMBABOOT_FAKE_GLIBC=2.17 run_mb install demo --recipes "$M/recipes" --mirror "file://$M" --offline --no-build --prefix "$T_TMP/p2" --cache "$T_TMP/c2"
