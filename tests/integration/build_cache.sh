@@ -122,6 +122,16 @@ got=$(tr '\000' '\n' < "$T_TMP/rel/short/share/relbin" | head -1)
 ri relbin "$T_TMP/rel/a-rather-long-prefix-and-longer"
 [ "$RC" = 0 ] && [ "$(field builds)" = 1 ] && [ "$(field build_cache_hits)" = 0 ] && ok "into a longer prefix, a binary output is rebuilt" || fail "binary, longer" "$OUT" "$ERR"
 
+# A key another process holds: --lock-timeout gives up with exit 7.
+run_mb build-key greet --recipes "$R" --patches "$PA"
+key=$(printf '%s\n' "$OUT" | sed -n 's/^key: //p')
+mkdir -p "$T_TMP/c5/partial"
+flock "$T_TMP/c5/partial/build-$key.lock" sleep 5 &
+sleep 0.3
+inst "$T_TMP/lk" "$T_TMP/c5" --lock-timeout 1
+expect_err "a build another process holds: exit 7 after --lock-timeout" 7 "another process has been building it"
+wait
+
 # Two processes that miss on one key build it once.
 greet 'echo built >> '"$T_TMP"'/builds.log' 'sleep 1' 'make' 'make install PREFIX="$PREFIX"'
 before=$(builds)

@@ -74,4 +74,9 @@ expect_rc "a recipe's source_date_epoch" 0
 w=$(grep -l 'source_date_epoch 1700000000' "$T_TMP"/wc1/builds/*/record | sed 's#/record$##')
 stamp=$(python3 -c 'import sys,zipfile; print(zipfile.ZipFile(sys.argv[1]).infolist()[0].date_time[:3])' "$w/pyrepro-1.0-py3-none-any.whl")
 [ "$stamp" = "(2023, 11, 14)" ] && ok "is the build's SOURCE_DATE_EPOCH and part of its key" || fail "recipe epoch" "$stamp"
+# What each step sees, whatever the caller's umask, zone and locale.
+printf 'name: envshow\nversion: "1.0"\nkind: source\nartifacts:\n  - url: https://upstream.invalid/pyrepro-1.0.tar.gz\n    sha256: %s\nbuild:\n  script:\n    - mkdir -p "$PREFIX/share" && echo "$SOURCE_DATE_EPOCH $TZ $LC_ALL $(umask)" > "$PREFIX/share/envshow"\n' "$sha" > "$R/envshow.yaml"
+(umask 077; TZ=Europe/Paris LC_ALL=C.UTF-8 run_mb install envshow --recipes "$R" --mirror "$MIRROR" --offline --prefix "$T_TMP/e" --cache "$T_TMP/ec")
+got=$(cat "$T_TMP/e/share/envshow" 2>&1)
+[ "$got" = "1577836800 UTC C 0022" ] && ok "steps run with SOURCE_DATE_EPOCH, TZ=UTC, LC_ALL=C and umask 022" || fail "build environment" "$got"
 done_testing
