@@ -2,14 +2,13 @@
 # local` against localhost copies the binary and installs the demo stack
 # from a mirror carrying its build; a second run reports no change.
 . "$MB_ROOT/tests/lib.sh"
+. "$MB_ROOT/tests/buildmirror.sh"
 if ! command -v ansible-playbook >/dev/null 2>&1; then
 	ok "# SKIP ansible-playbook is not installed (Debian: ansible-core)"
 	done_testing; exit 0
 fi
-D="$MB_ROOT/share/mambaboot/demo/recipes"; DM="$T_TMP/demo-mirror"; M="$T_TMP/mirror"
-python3 "$MB_ROOT/scripts/make-demo-mirror.py" "$DM" >/dev/null
-"$MB" install demo --recipes "$D" --mirror "$DM" --offline --prefix "$T_TMP/build" --cache "$T_TMP/c0" -q &&
-	"$MB" mirror create "$M" demo --recipes "$D" --mirror "$DM" --offline --cache "$T_TMP/c0" -q ||
+M="$T_TMP/mirror"
+build_mirror "$M" ||
 	{ fail "the mirror could not be made"; done_testing; exit 1; }
 play() {
 	ANSIBLE_LOCAL_TEMP="$T_TMP/ansible-tmp" ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 \

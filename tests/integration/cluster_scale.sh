@@ -3,14 +3,10 @@
 # succeed without compiling, and nginx's access log shows every file
 # fetched exactly once per node: no duplicate or retried transfer.
 . "$MB_ROOT/tests/lib.sh"
+. "$MB_ROOT/tests/buildmirror.sh"
 . "$MB_ROOT/tests/servers/lib.sh"
-D="$MB_ROOT/share/mambaboot/demo/recipes"; DM="$T_TMP/demo-mirror"; W="$T_TMP/ngx"; N=16
-python3 "$MB_ROOT/scripts/make-demo-mirror.py" "$DM" >/dev/null
-mkdir -p "$W"
-"$MB" install demo --recipes "$D" --mirror "$DM" --offline --prefix "$T_TMP/builder" --cache "$T_TMP/c0" -q &&
-	"$MB" mirror create "$W/www" demo --recipes "$D" --mirror "$DM" --offline --cache "$T_TMP/c0" -q ||
-	{ fail "the mirror could not be made"; done_testing; exit 1; }
-start_nginx "$W" || { fail "nginx does not start"; done_testing; exit 1; }
+N=16
+serve_build_mirror || { fail "the mirror could not be made or served"; done_testing; exit 1; }
 i=1
 while [ $i -le $N ]; do
 	( "$MB" install demo --recipes "$W/www/recipes" --mirror "http://127.0.0.1:$NGX_HTTP/" --offline \

@@ -5,6 +5,7 @@
 # every task's manifest equals the first's.  Skipped where slurm is not
 # installed or slurmd cannot start.
 . "$MB_ROOT/tests/lib.sh"
+. "$MB_ROOT/tests/buildmirror.sh"
 . "$MB_ROOT/tests/servers/lib.sh"
 skip() { ok "# SKIP $1"; done_testing; exit 0; }
 for t in munged slurmctld slurmd sbatch sinfo; do
@@ -61,13 +62,7 @@ until sinfo -h -o %t 2>/dev/null | grep -q idle; do
 done
 ok "a one-node Slurm runs on 127.0.0.1"
 
-D="$MB_ROOT/share/mambaboot/demo/recipes"; DM="$T_TMP/demo-mirror"; W="$T_TMP/ngx"
-python3 "$MB_ROOT/scripts/make-demo-mirror.py" "$DM" >/dev/null
-mkdir -p "$W"
-"$MB" install demo --recipes "$D" --mirror "$DM" --offline --prefix "$T_TMP/builder" --cache "$T_TMP/c0" -q &&
-	"$MB" mirror create "$W/www" demo --recipes "$D" --mirror "$DM" --offline --cache "$T_TMP/c0" -q ||
-	{ fail "the mirror could not be made"; done_testing; exit 1; }
-start_nginx "$W" || { fail "nginx does not start"; done_testing; exit 1; }
+serve_build_mirror || { fail "the mirror could not be made or served"; done_testing; exit 1; }
 
 MIRROR="http://127.0.0.1:$NGX_HTTP/" RECIPES="$W/www/recipes" STACK=demo MAMBABOOT="$MB" \
 PREFIX="$T_TMP/nodes/%n-%t" CACHE="$T_TMP/node-cache" LOGDIR="$T_TMP/logs" LOCK_TIMEOUT=120 \
