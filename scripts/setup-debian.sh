@@ -6,7 +6,8 @@ pkgs="build-essential pkg-config ca-certificates
 libcurl4-openssl-dev libarchive-dev libssl-dev libyaml-dev libjansson-dev libbz2-dev
 libcmocka-dev clang libclang-rt-14-dev nginx-light openssl python3 curl
 libarchive-tools unzip zip zstd bzip2 patch time
-musl-tools dpkg-dev autoconf automake libtool"
+musl-tools dpkg-dev autoconf automake libtool
+slurm-wlm munge ansible-core"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -8,7 +8,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,8 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "buildcache.h"
+#include "buildkey.h"
 #include "prefixenv.h"
 #include "wheel.h"
 #include "digest.h"
@@ -67,6 +68,20 @@ static char *expand(const char *value, const struct vars *v)
 	return sbuf_steal(&b);
 }
 
+/* What makes two builds of one input give the same bytes: the same clock
+ * for archives and __DATE__ (recipe, else a fixed one), zone and locale;
+ * umask 022 is set by each step's shell (run_line). */
+static void reproducible_env(struct mb_envv *e, const struct mb_recipe *r)
+{
+	char epoch[32];
+
+	snprintf(epoch, sizeof epoch, "%lld", (long long)mb_build_epoch(r));
+	mb_envv_set(e, "SOURCE_DATE_EPOCH", epoch);
+	mb_envv_set(e, "TZ", "UTC");
+	mb_envv_set(e, "LC_ALL", "C");
+	mb_envv_set(e, "PYTHONHASHSEED", "0");
+}
+
 /* The prefix's environment (prefixenv.h, as `mambaboot run` has it) over
  * a clean base, then the build's own variables and the recipe's. */
 static void build_env(struct mb_envv *e, const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
@@ -98,6 +113,7 @@ static void build_env(struct mb_envv *e, const struct mb_stage_ctx *ctx, const s
 	else if (getenv("LD_LIBRARY_PATH")) /* the libraries the probed torch loaded */
 		mb_envv_set(e, "LD_LIBRARY_PATH", getenv("LD_LIBRARY_PATH"));
 	mb_envv_set(e, "PIP_DISABLE_PIP_VERSION_CHECK", "1");
+	reproducible_env(e, r);
 	for (i = 0; i < r->n_env; i++) {
 		char *val = expand(r->env[i].value, v);
 		mb_envv_set(e, r->env[i].key, val);
@@ -229,7 +245,8 @@ static double now_s(void)
 static int run_line(const struct mb_stage_ctx *ctx, const char *line, size_t n, char **envp,
 		    const char *src, struct log *log, struct mb_err *err)
 {
-	char **argv = mb_activation_argv(ctx->prefix, line, "mambaboot-build", NULL);
+	char *script = xasprintf("umask 022\n%s", line);
+	char **argv = mb_activation_argv(ctx->prefix, script, "mambaboot-build", NULL);
 	double start = now_s();
 	char took[160];
 	int rc, status = 0;
@@ -246,6 +263,7 @@ static int run_line(const struct mb_stage_ctx *ctx, const char *line, size_t n, 
 	struct mb_event e = { .type = MB_EV_NOTE, .name = log->name, .msg = took };
 	mb_emit(ctx->ev, &e);
 	mb_activation_argv_free(argv);
+	free(script);
 	return rc;
 }
 
@@ -371,17 +389,19 @@ static int run_script(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
 	return rc;
 }
 
-/* One wheel the build left in WHEEL_DIR, installed by mambaboot's own
+/* One wheel the build left in WHEEL_DIR (or the build cache kept, its
+ * sha256 known: NULL to compute it), installed by mambaboot's own
  * installer (staged, then placed through the transaction): its files are
  * owned, verified and removable like a downloaded wheel's. */
 static int install_wheel(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
-			 const char *wheel, struct mb_owned *owned, struct mb_err *err)
+			 const char *wheel, const char *sha256, struct mb_owned *owned,
+			 struct mb_err *err)
 {
 	struct mb_stage_ctx staged = *ctx;
 	struct mb_owned files = { 0 };
 	char hex[MB_SHA256_HEX];
 	size_t i;
-	int rc = mb_sha256_file(wheel, hex, err);
+	int rc = sha256 ? (memcpy(hex, sha256, sizeof hex), 0) : mb_sha256_file(wheel, hex, err);
 
 	if (rc == 0 && !(staged.root = mb_txn_stage_dir(ctx->txn, r->name, err)))
 		rc = -err->code;
@@ -396,24 +416,32 @@ static int install_wheel(const struct mb_stage_ctx *ctx, const struct mb_recipe 
 	return rc;
 }
 
+struct built_wheels {
+	const struct mb_stage_ctx *ctx;
+	const struct mb_recipe *r;
+	struct mb_owned *owned;
+	struct log *log;
+	struct mb_err *err;
+};
+
+static int install_built_wheel(void *ctx, const char *wheel)
+{
+	struct built_wheels *w = ctx;
+	int rc = install_wheel(w->ctx, w->r, wheel, NULL, w->owned, w->err);
+
+	if (rc == 0)
+		log_note(w->log, "mambaboot: installed the built wheel %s\n", wheel);
+	return rc;
+}
+
 static int install_wheels(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
 			  const char *wheel_dir, struct mb_owned *owned, struct log *log,
 			  struct mb_err *err)
 {
+	struct built_wheels w = { ctx, r, owned, log, err };
 	char *pattern = path_join(wheel_dir, "*.whl");
-	glob_t g;
-	size_t i;
-	int rc = 0;
+	int rc = glob_each(pattern, install_built_wheel, &w);
 
-	if (glob(pattern, 0, NULL, &g) != 0)
-		g.gl_pathc = 0;
-	for (i = 0; rc == 0 && i < g.gl_pathc; i++) {
-		rc = install_wheel(ctx, r, g.gl_pathv[i], owned, err);
-		if (rc == 0)
-			log_note(log, "mambaboot: installed the built wheel %s\n", g.gl_pathv[i]);
-	}
-	if (g.gl_pathc)
-		globfree(&g);
 	free(pattern);
 	return rc < 0 ? mb_err_wrap(err, "%s: installing the wheel it built", r->name) : 0;
 }
@@ -430,31 +458,57 @@ static int unpack_and_patch(const struct mb_stage_ctx *ctx, const struct mb_reci
 	return rc;
 }
 
+/* Keep what the build made under its key; a failure to keep it only
+ * costs the next install a build, so it is a note, not an error. */
+static void store_output(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
+			 const struct mb_owned *direct, const char *wheels, struct log *log)
+{
+	struct mb_build_output out = { ctx->build_key->hex, ctx->build_key->record, ctx->prefix,
+				       direct, wheels, mb_build_epoch(r) };
+	struct mb_err err;
+
+	if (mb_buildcache_store(ctx->cache, &out, &err) == 0) {
+		log_note(log, "mambaboot: kept as build %s\n", ctx->build_key->hex);
+		return;
+	}
+	log_note(log, "mambaboot: the output is not kept: %s\n", err.msg);
+	struct mb_event e = { .type = MB_EV_WARN, .name = r->name, .msg = err.msg };
+	mb_emit(ctx->ev, &e);
+}
+
 /* In build directory `dir` (src/, wheels/), with the log open: describe
  * the environment, unpack and patch, run the script (journaled), install
- * the wheels it made. */
+ * the wheels it made, and keep them and the files it added in the build
+ * cache. */
 static int build_steps(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
 		       const char *archive, const char *dir, struct mb_owned *owned,
 		       struct log *log, struct mb_err *err)
 {
 	char *src = path_join(dir, "src"), *wheels = path_join(dir, "wheels");
 	struct mb_envv env = { 0 };
+	size_t first = owned->n, n_direct = 0;
 	int rc;
 
 	prepare_env(ctx, r, src, wheels, &env, log);
 	if ((rc = unpack_and_patch(ctx, r, archive, src, log, err)) == 0 &&
 	    (rc = mb_txn_begin_direct(ctx->txn, err)) == 0 &&
 	    (rc = run_script(ctx, r, src, env.v, log, err)) == 0 &&
-	    (rc = mb_txn_end_direct(ctx->txn, owned, err)) == 0)
+	    (rc = mb_txn_end_direct(ctx->txn, owned, err)) == 0) {
+		n_direct = owned->n - first;
 		rc = install_wheels(ctx, r, wheels, owned, log, err);
+	}
+	if (rc == 0 && ctx->build_key) {
+		struct mb_owned direct = { owned->v + first, n_direct, n_direct };
+		store_output(ctx, r, &direct, wheels, log);
+	}
 	mb_envv_free(&env);
 	free(wheels);
 	free(src);
 	return rc;
 }
 
-int mb_build_source(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
-		    const char *archive, struct mb_owned *owned, struct mb_err *err)
+static int build_fresh(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
+		       const char *archive, struct mb_owned *owned, struct mb_err *err)
 {
 	char *norm = name_normalize(r->name);
 	char *dir = xasprintf("%s/.mambaboot/build/%s", ctx->prefix, norm);
@@ -481,5 +535,96 @@ int mb_build_source(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
 	free(wheels);
 	free(src);
 	free(dir);
+	return rc;
+}
+
+int64_t mb_build_epoch(const struct mb_recipe *r)
+{
+	return r->source_date_epoch >= 0 ? r->source_date_epoch : MB_DEFAULT_SOURCE_DATE_EPOCH;
+}
+
+/* ---- a build from the cache ---- */
+
+/* As the build wrote them, journaled the same way; then relocated when
+ * they were built in another prefix. */
+static int install_files(const struct mb_stage_ctx *ctx, const char *tar,
+			 const struct mb_build_manifest *m, struct mb_owned *owned,
+			 struct mb_err *err)
+{
+	size_t first = owned->n;
+	int rc;
+
+	if ((rc = mb_txn_begin_direct(ctx->txn, err)) == 0 &&
+	    (rc = mb_archive_extract(tar, ctx->prefix, 0, err)) == 0 &&
+	    (rc = mb_txn_end_direct(ctx->txn, owned, err)) == 0)
+		rc = mb_buildcache_relocate(m, ctx->prefix, owned->v + first, owned->n - first, err);
+	return rc;
+}
+
+/* files.tar goes into the prefix as the build wrote it (journaled the
+ * same way), the wheels through the wheel installer. */
+static int install_entry(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
+			 const char *entry, const struct mb_build_manifest *m,
+			 struct mb_owned *owned, struct mb_err *err)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < m->n; i++) {
+		char *path = path_join(entry, m->files[i].name);
+		if (strcmp(m->files[i].name, MB_BUILD_FILES_TAR) != 0)
+			rc = install_wheel(ctx, r, path, m->files[i].sha256, owned, err); /* checked */
+		else
+			rc = install_files(ctx, path, m, owned, err);
+		free(path);
+	}
+	return rc;
+}
+
+static int install_cached(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
+			  const char *entry, struct mb_owned *owned, struct mb_err *err)
+{
+	struct mb_build_manifest m;
+	char *path = path_join(entry, "manifest"), *text = NULL;
+	size_t len;
+	int rc = read_file(path, 1u << 20, &text, &len, err);
+
+	if (rc == 0 && (rc = mb_build_manifest_parse(text, &m, err)) == 0) {
+		if ((rc = mb_buildcache_check(entry, &m, err)) == 0)
+			rc = install_entry(ctx, r, entry, &m, owned, err);
+		mb_build_manifest_free(&m);
+	}
+	if (rc == 0) {
+		char *msg = xasprintf("installed from the build cache (%s), nothing compiled",
+				      ctx->build_key ? ctx->build_key->hex : entry);
+		struct mb_event e = { .type = MB_EV_NOTE, .name = r->name, .msg = msg };
+		mb_emit(ctx->ev, &e);
+		free(msg);
+	}
+	free(text);
+	free(path);
+	return rc < 0 ? mb_err_wrap(err, "%s: the cached build", r->name) : 0;
+}
+
+/* Under the key's lock: another process may have built it meanwhile. */
+int mb_build_source(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
+		    const char *archive, struct mb_owned *owned, struct mb_err *err)
+{
+	char *entry;
+	int fd = -1, rc;
+
+	if (ctx->build_entry)
+		return install_cached(ctx, r, ctx->build_entry, owned, err);
+	if (!ctx->build_key || !ctx->cache)
+		return build_fresh(ctx, r, archive, owned, err);
+	rc = mb_buildcache_lock(ctx->cache, ctx->build_key->hex, r->name, ctx->lock_timeout,
+				ctx->ev, &fd, err);
+	if (rc < 0)
+		return rc;
+	entry = mb_buildcache_find(ctx->cache, ctx->build_key->hex, ctx->prefix);
+	rc = entry ? install_cached(ctx, r, entry, owned, err)
+		   : build_fresh(ctx, r, archive, owned, err);
+	free(entry);
+	mb_cache_unlock(fd);
 	return rc;
 }

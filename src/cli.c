@@ -46,6 +46,8 @@ static const struct optdef optdefs[] = {
 	{ "compile", no_argument, LONG_ONLY + 12, OPT_COMPILE },
 	{ "index-url", required_argument, LONG_ONLY + 13, OPT_INDEX_URL },
 	{ "cuda-arch", required_argument, LONG_ONLY + 14, OPT_CUDA_ARCH },
+	{ "no-build", no_argument, LONG_ONLY + 15, OPT_NO_BUILD },
+	{ "no-builds", no_argument, LONG_ONLY + 16, OPT_NO_BUILDS },
 };
 #define N_OPTDEFS (sizeof optdefs / sizeof optdefs[0])
 
@@ -99,6 +101,8 @@ static int apply(int val, const char *arg, struct mb_opts *o, struct mb_err *err
 		*VEC_PUSH(o->index_urls, o->n_index_urls, o->cap_index_urls) = arg;
 		return 0;
 	case LONG_ONLY + 14: o->cuda_arch = arg; return 0;
+	case LONG_ONLY + 15: o->no_build = true; return 0;
+	case LONG_ONLY + 16: o->no_builds = true; return 0;
 	}
 	return mb_errf(err, MB_EFAIL, "internal: unhandled option %d", val);
 }

@@ -22,6 +22,7 @@ enum {
 	OPT_LOCK_TIMEOUT = 1 << 15, OPT_COMPILE = 1 << 16, OPT_INDEX_URL = 1 << 17,
 	OPT_CUDA_ARCH = 1 << 18,
 	OPT_ARGS_LAST = 1 << 19, /* options end at the first argument (run: its command's own) */
+	OPT_NO_BUILD = 1 << 20, OPT_NO_BUILDS = 1 << 21,
 };
 #define OPT_COMMON (OPT_JSON)
 
@@ -33,6 +34,8 @@ struct mb_opts {
 	size_t n_index_urls, cap_index_urls;
 	bool offline, json, quiet, verbose, yes, dry_run, allow_unpinned;
 	bool strict, force, skip_checks, compile;
+	bool no_build;      /* install: never compile; a build-cache miss is an error */
+	bool no_builds;     /* mirror create: leave the build cache's outputs out */
 	int jobs;           /* 0: the command's default */
 	double lock_timeout; /* seconds; <0: wait forever */
 	char **args;        /* positional arguments */

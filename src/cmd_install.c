@@ -33,6 +33,8 @@ static json_t *report_json(const struct mb_install_report *rep, bool dry_run)
 	json_object_set_new(doc, "prefix", json_string(rep->prefix ? rep->prefix : ""));
 	json_object_set_new(doc, "dry_run", json_boolean(dry_run));
 	json_object_set_new(doc, "nothing_to_do", json_boolean(rep->nothing_to_do));
+	json_object_set_new(doc, "build_cache_hits", json_integer((json_int_t)rep->build_cache_hits));
+	json_object_set_new(doc, "builds", json_integer((json_int_t)rep->builds));
 	json_object_set_new(doc, "actions", acts);
 	return doc;
 }
@@ -58,9 +60,9 @@ static void report_text(const struct mb_install_report *rep, bool dry_run, doubl
 	if (dry_run)
 		fprintf(stderr, "dry run: nothing was written to %s\n", rep->prefix);
 	else
-		fprintf(stderr, "%s: %zu installed, %zu upgraded, %zu removed in %.1f s\n",
+		fprintf(stderr, "%s: %zu installed, %zu upgraded, %zu removed (%zu built, %zu from the build cache) in %.1f s\n",
 			rep->prefix, count[MB_ACT_INSTALL], count[MB_ACT_UPGRADE],
-			count[MB_ACT_REMOVE], secs);
+			count[MB_ACT_REMOVE], rep->builds, rep->build_cache_hits, secs);
 }
 
 static int run(struct mb_opts *opts, struct mb_err *err)
@@ -98,6 +100,7 @@ static int run(struct mb_opts *opts, struct mb_err *err)
 	io.jobs = opts->jobs;
 	io.lock_timeout = opts->lock_timeout;
 	io.cuda_arch = opts->cuda_arch;
+	io.no_build = opts->no_build;
 	io.ev = &ev;
 	compat = getenv("MAMBABOOT_COMPAT") ? xstrdup(getenv("MAMBABOOT_COMPAT"))
 					    : cli_share_file("compat.yaml");
@@ -150,6 +153,9 @@ const struct mb_cmd cmd_install = {
 	"  --cuda-arch LIST        GPU architectures of CUDA builds (TORCH_CUDA_ARCH_LIST,\n"
 	"                          e.g. '8.0;9.0'); default: $TORCH_CUDA_ARCH_LIST, else\n"
 	"                          the host's GPUs (nvidia-smi)\n"
+	"  --no-build              compile nothing: a source recipe whose build is in\n"
+	"                          neither the build cache nor a mirror is exit 5,\n"
+	"                          naming what differs from the builds there are\n"
 	"  --lock-timeout SECS     give up (exit 7) if another command holds the prefix,\n"
 	"                          or is fetching an artifact, this long (default: wait)\n"
 	"  -n, --dry-run           print what would change; write nothing\n"
@@ -159,6 +165,6 @@ const struct mb_cmd cmd_install = {
 	.opts = OPT_RECIPES | OPT_PATCHES | OPT_CACHE | OPT_PREFIX | OPT_MIRROR | OPT_OFFLINE |
 		OPT_JOBS | OPT_JSON | OPT_DRY_RUN | OPT_YES | OPT_UNPINNED | OPT_CACERT |
 		OPT_STRICT | OPT_FORCE | OPT_SKIP_CHECKS | OPT_LOCK_TIMEOUT | OPT_COMPILE |
-		OPT_CUDA_ARCH,
+		OPT_CUDA_ARCH | OPT_NO_BUILD,
 	.run = run,
 };

@@ -7,6 +7,7 @@
 #include "cache.h"
 #include "fetch.h"
 #include "mirror.h"
+#include "mirrorbuilds.h"
 #include "util.h"
 
 static int verify(struct mb_opts *opts, const struct mb_events *ev, struct mb_err *err)
@@ -71,7 +72,7 @@ static int mirror_create(struct mb_opts *opts, struct ui *ui, const struct mb_ev
 	struct mb_cache cache = { 0 };
 	struct mb_plan plan;
 	const char *dir;
-	size_t n = 0;
+	size_t n = 0, builds = 0;
 	int rc;
 
 	if (opts->n_args < 2)
@@ -89,13 +90,16 @@ static int mirror_create(struct mb_opts *opts, struct ui *ui, const struct mb_ev
 		rc = mb_fetch_plan(&fo, &plan, &list, err);
 		ui_done(ui);
 	}
+	/* The builds first: index.yaml lists what builds/ holds. */
+	if (rc == 0 && !opts->no_builds)
+		rc = mb_mirror_put_builds(dir, &cache, &plan, &builds, err);
 	if (rc == 0) {
 		entries = entries_of(&plan, &list, &n);
 		rc = mb_mirror_write(dir, &set, entries, n, &stats, ev, err);
 	}
 	if (rc == 0 && !opts->quiet)
-		fprintf(stderr, "mirror %s: %zu blobs added, %zu already there\n", dir, stats.added,
-			stats.kept);
+		fprintf(stderr, "mirror %s: %zu blobs added, %zu already there; %zu builds added\n",
+			dir, stats.added, stats.kept, builds);
 	free(entries);
 	mb_fetch_list_free(&list);
 	if (cache.dir)
@@ -134,15 +138,22 @@ const struct mb_cmd cmd_mirror = {
 	"server, or copy it; install on air-gapped nodes with\n"
 	"  mambaboot install --recipes DIR/recipes --mirror DIR --offline --prefix P\n"
 	"\n"
+	"The build cache's outputs of the plan's source recipes (their name and\n"
+	"version) go to DIR/builds/<key>/, listed in index.yaml's builds (key,\n"
+	"recipe, each file's sha256): nodes that install from DIR with the same\n"
+	"inputs install them without compiling.  --no-builds leaves them out.\n"
+	"\n"
 	"verify: re-hash every blob against its name and check that every index\n"
-	"entry has one; list the bad or missing ones and exit 4 if any.\n"
+	"entry has one, and every build's files against its manifest and its\n"
+	"record against its key; list the bad or missing ones and exit 4 if any.\n"
 	"\n"
 	"Options (create):\n"
 	"  --recipes DIR, --patches DIR, --cache DIR, --mirror DIR|URL, --offline,\n"
 	"  --jobs N, --cacert FILE, --allow-unpinned (record the digest first seen),\n"
 	"  --lock-timeout SECS (for an artifact another process is fetching; exit 7)\n"
+	"  --no-builds   copy no build outputs\n"
 	"  --json   (verify) one JSON document on stdout\n",
 	.opts = OPT_RECIPES | OPT_PATCHES | OPT_CACHE | OPT_MIRROR | OPT_OFFLINE | OPT_JOBS |
-		OPT_JSON | OPT_UNPINNED | OPT_CACERT | OPT_LOCK_TIMEOUT,
+		OPT_JSON | OPT_UNPINNED | OPT_CACERT | OPT_LOCK_TIMEOUT | OPT_NO_BUILDS,
 	.run = run,
 };

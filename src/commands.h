@@ -16,5 +16,6 @@ extern const struct mb_cmd cmd_doctor;
 extern const struct mb_cmd cmd_fetch;
 extern const struct mb_cmd cmd_lock;
 extern const struct mb_cmd cmd_run;
+extern const struct mb_cmd cmd_build_key;
 
 #endif

@@ -180,6 +180,12 @@ char *mb_fetch_mirror_url(const char *mirror, const char *hex, const char *cwd)
 	return mirror_url(mirror, "sha256", hex, cwd);
 }
 
+char *mb_fetch_mirror_file_url(const char *mirror, const char *dir, const char *name,
+			       const char *cwd)
+{
+	return mirror_url(mirror, dir, name, cwd);
+}
+
 /* MIRROR/DIR/HEX as a URL. */
 static char *mirror_url(const char *mirror, const char *dir_name, const char *hex, const char *cwd)
 {

@@ -133,6 +133,9 @@ long mb_fetch_parse_retry_after(const char *value, int64_t now, const struct mb_
  * they are; a plain directory becomes a %-encoded file:// URL (made
  * absolute against cwd).  NULL for a scheme that is not supported. */
 char *mb_fetch_mirror_url(const char *mirror, const char *hex, const char *cwd);
+/* <mirror>/DIR/NAME as a URL, the same way (the build cache's builds/). */
+char *mb_fetch_mirror_file_url(const char *mirror, const char *dir, const char *name,
+			       const char *cwd);
 /* (An artifact pinned by tree_sha256 alone is looked up as
  * MIRROR/tree_sha256/<hex> instead.) */
 

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,4 +340,18 @@ int write_file_atomic(const char *path, const void *data, size_t len, struct mb_
 {
 	struct bytes b = { data, len };
 	return write_file_atomic_fn(path, fill_bytes, &b, true, err);
+}
+
+int glob_each(const char *pattern, int (*fn)(void *ctx, const char *path), void *ctx)
+{
+	glob_t g;
+	size_t i;
+	int rc = 0;
+
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return 0;
+	for (i = 0; rc == 0 && i < g.gl_pathc; i++)
+		rc = fn(ctx, g.gl_pathv[i]);
+	globfree(&g);
+	return rc;
 }

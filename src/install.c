@@ -17,6 +17,8 @@
 #include "conda.h"
 #include "cudaarch.h"
 #include "build.h"
+#include "buildcache.h"
+#include "buildkey.h"
 #include "doctor.h"
 #include "external.h"
 #include "fetch.h"
@@ -38,6 +40,9 @@ struct job {
 	const char *stage_dir;         /* owned by the transaction */
 	struct mb_owned owned;
 	char **blobs, **shas;          /* per artifact, after fetching */
+	struct mb_build_key key;       /* source recipes: the build cache's key */
+	bool has_key;
+	char *entry;                   /* its cache entry, found before fetching */
 };
 
 struct run {
@@ -60,6 +65,7 @@ struct run {
 	struct mb_facts facts;         /* the host, when checks or builds need it */
 	bool have_facts;
 	struct mb_cuda_arch arch;      /* TORCH_CUDA_ARCH_LIST of CUDA builds */
+	char *glibc, *platform;        /* build keys' host inputs */
 	struct mb_txn *txn;
 	struct mb_install_report *rep;
 	struct mb_err *err;
@@ -444,33 +450,45 @@ static int choose_arch(struct run *r)
 
 /* ---- fetching ---- */
 
+static void fetch_opts(const struct run *r, struct mb_fetch_opts *fo)
+{
+	memset(fo, 0, sizeof *fo);
+	fo->cache = (struct mb_cache *)&r->cache;
+	fo->mirrors = r->o->mirrors;
+	fo->n_mirrors = r->o->n_mirrors;
+	fo->offline = r->o->offline;
+	fo->allow_unpinned = r->o->allow_unpinned;
+	fo->jobs = r->o->jobs;
+	fo->cacert = r->o->cacert;
+	fo->lock_timeout = r->o->lock_timeout;
+	fo->read_soon = true; /* unpacked next */
+	fo->ev = r->o->ev;
+}
+
+/* A build found in the cache needs no source. */
+static bool needs_artifacts(const struct job *j)
+{
+	return changing(j) && !j->entry;
+}
+
 static int fetch_all(struct run *r)
 {
-	struct mb_fetch_opts fo = { 0 };
+	struct mb_fetch_opts fo;
 	struct mb_fetch_item *items;
 	size_t i, k, n = 0;
 	int rc;
 
 	for (i = 0; i < r->plan.n_steps; i++)
-		if (changing(&r->jobs[i]))
+		if (needs_artifacts(&r->jobs[i]))
 			n += r->jobs[i].recipe->n_artifacts;
 	items = xcalloc(n + 1, sizeof *items);
 	for (i = 0, n = 0; i < r->plan.n_steps; i++) {
-		for (k = 0; changing(&r->jobs[i]) && k < r->jobs[i].recipe->n_artifacts; k++) {
+		for (k = 0; needs_artifacts(&r->jobs[i]) && k < r->jobs[i].recipe->n_artifacts; k++) {
 			items[n].artifact = &r->jobs[i].recipe->artifacts[k];
 			items[n++].label = r->jobs[i].recipe->name;
 		}
 	}
-	fo.cache = &r->cache;
-	fo.mirrors = r->o->mirrors;
-	fo.n_mirrors = r->o->n_mirrors;
-	fo.offline = r->o->offline;
-	fo.allow_unpinned = r->o->allow_unpinned;
-	fo.jobs = r->o->jobs;
-	fo.cacert = r->o->cacert;
-	fo.lock_timeout = r->o->lock_timeout;
-	fo.read_soon = true; /* unpacked next */
-	fo.ev = r->o->ev;
+	fetch_opts(r, &fo);
 	rc = mb_fetch_artifacts(&fo, items, n, r->err);
 	for (i = 0, n = 0; i < r->plan.n_steps; i++) {
 		struct job *j = &r->jobs[i];
@@ -478,7 +496,7 @@ static int fetch_all(struct run *r)
 			continue;
 		j->blobs = xcalloc(j->recipe->n_artifacts + 1, sizeof *j->blobs);
 		j->shas = xcalloc(j->recipe->n_artifacts + 1, sizeof *j->shas);
-		for (k = 0; k < j->recipe->n_artifacts; k++, n++) {
+		for (k = 0; needs_artifacts(j) && k < j->recipe->n_artifacts; k++, n++) {
 			if (rc == 0) {
 				j->blobs[k] = xstrdup(items[n].blob_path);
 				j->shas[k] = xstrdup(items[n].sha256);
@@ -487,6 +505,69 @@ static int fetch_all(struct run *r)
 		}
 	}
 	free(items);
+	return rc;
+}
+
+/* ---- the build cache, before fetching: a hit needs no source ---- */
+
+static int build_key_of(const struct run *r, struct job *j)
+{
+	struct mb_build_inputs in = { r->set, j->recipe, r->tools, r->n_probes, r->arch.list,
+				      r->glibc, r->platform };
+	int rc = mb_build_key_make(&in, &j->key, r->err);
+
+	j->has_key = rc == 0;
+	return rc;
+}
+
+static int no_build_err(const struct run *r, const struct job *j)
+{
+	struct mb_fetch_opts fo;
+	char *why;
+	int rc;
+
+	fetch_opts(r, &fo);
+	why = mb_buildcache_why_miss(&fo, j->key.record, j->recipe->name);
+	rc = mb_errf(r->err, MB_EBUILD, "%s: no build with key %s in the cache or the mirrors, and --no-build; %s%s",
+		     j->recipe->name, j->key.hex,
+		     why ? "what differs from the nearest one:" : "none of this recipe at all",
+		     why ? why : "");
+	for (char *p = r->err->msg; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	free(why);
+	return rc;
+}
+
+static int find_build(struct run *r, struct job *j)
+{
+	struct mb_fetch_opts fo;
+	int rc;
+
+	if ((rc = build_key_of(r, j)) < 0)
+		return rc;
+	j->entry = mb_buildcache_find(&r->cache, j->key.hex, r->prefix.path);
+	fetch_opts(r, &fo);
+	if (!j->entry && (rc = mb_buildcache_fetch(&fo, j->key.hex, r->prefix.path, &j->entry,
+						   r->err)) < 0)
+		return rc;
+	if (!j->entry && r->o->no_build)
+		return no_build_err(r, j);
+	r->rep->builds += !j->entry;
+	r->rep->build_cache_hits += j->entry != NULL;
+	return 0;
+}
+
+static int find_builds(struct run *r)
+{
+	size_t i;
+	int rc = 0;
+
+	r->glibc = mb_host_glibc();
+	r->platform = mb_build_platform();
+	for (i = 0; rc == 0 && i < r->plan.n_steps; i++)
+		if (changing(&r->jobs[i]) && r->jobs[i].recipe->kind == MB_KIND_SOURCE)
+			rc = find_build(r, &r->jobs[i]);
 	return rc;
 }
 
@@ -525,6 +606,7 @@ static void stage_ctx(const struct run *r, const char *root, struct mb_stage_ctx
 	ctx->tools = r->tools;
 	ctx->n_tools = r->n_probes;
 	ctx->python_external = r->plan.python && r->plan.python->kind == MB_KIND_EXTERNAL;
+	ctx->lock_timeout = r->o->lock_timeout;
 }
 
 static int stage_job(struct run *r, struct job *j)
@@ -783,7 +865,9 @@ static int apply_job(struct run *r, struct job *j)
 		return mb_errf(r->err, MB_EFAIL, "interrupted; the prefix is left as it was");
 	stage_ctx(r, r->prefix.path, &ctx);
 	if (j->recipe->kind == MB_KIND_SOURCE) {
-		emit(r, MB_EV_STEP_BEGIN, j->recipe->name, "build");
+		emit(r, MB_EV_STEP_BEGIN, j->recipe->name, j->entry ? "cached build" : "build");
+		ctx.build_key = j->has_key ? &j->key : NULL;
+		ctx.build_entry = j->entry;
 		rc = mb_stage_build(&ctx, j->recipe, j->blobs[0], &j->owned, r->err);
 	} else {
 		emit(r, MB_EV_STEP_BEGIN, j->recipe->name, "link");
@@ -899,6 +983,8 @@ static void run_free(struct run *r)
 		free(j->blobs);
 		free(j->shas);
 		mb_owned_free(&j->owned);
+		mb_build_key_free(&j->key);
+		free(j->entry);
 	}
 	for (i = 0; i < r->n_requested; i++) {
 		for (k = 0; k < r->requested[i].n_closure; k++)
@@ -919,6 +1005,8 @@ static void run_free(struct run *r)
 	if (r->have_facts)
 		mb_facts_free(&r->facts);
 	mb_cuda_arch_free(&r->arch);
+	free(r->glibc);
+	free(r->platform);
 	mb_plan_free(&r->plan);
 	if (r->cache.dir)
 		mb_cache_close(&r->cache);
@@ -972,7 +1060,7 @@ int mb_install(const struct mb_recipe_set *set, char *const *targets, size_t n_t
 	if ((rc = check_pins(&r)) < 0 || (rc = mb_cache_open(&r.cache, o->cache_dir, err)) < 0 ||
 	    (rc = probe_externals(&r)) < 0 ||
 	    (rc = check_stages(&r)) < 0 || (rc = host_checks(&r)) < 0 ||
-	    (rc = choose_arch(&r)) < 0 || (rc = fetch_all(&r)) < 0)
+	    (rc = choose_arch(&r)) < 0 || (rc = find_builds(&r)) < 0 || (rc = fetch_all(&r)) < 0)
 		goto out;
 	if ((rc = transact(&r)) == 0)
 		mb_conda_history(&r.prefix, "install", targets, n_targets);

@@ -17,6 +17,7 @@ struct mb_install_opts {
 	size_t n_mirrors;
 	const char *cacert;
 	bool offline, dry_run, force, strict, compile, allow_unpinned, skip_checks;
+	bool no_build;             /* a source build missing from the build cache is an error */
 	int jobs;
 	double lock_timeout;       /* seconds; <0: wait */
 	const char *compat;        /* doctor's rules; NULL: no host checks */
@@ -36,6 +37,8 @@ struct mb_install_report {
 	struct mb_install_item *items;
 	size_t n, cap;
 	bool nothing_to_do;
+	size_t build_cache_hits;   /* source recipes installed from the build cache */
+	size_t builds;             /* source recipes to compile */
 };
 
 int mb_install(const struct mb_recipe_set *set, char *const *targets, size_t n_targets,

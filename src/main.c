@@ -25,6 +25,7 @@ static const struct mb_cmd *const commands[] = {
 	&cmd_fetch,
 	&cmd_lock,
 	&cmd_run,
+	&cmd_build_key,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -36,7 +37,7 @@ static void usage(FILE *out)
 	      "Install a pinned, verified toolchain and Python stack into a prefix.\n\n"
 	      "Commands:\n", out);
 	for (i = 0; i < N_COMMANDS; i++)
-		fprintf(out, "  %-8s %s\n", commands[i]->name, commands[i]->summary);
+		fprintf(out, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
 	fputs("\n'mambaboot COMMAND --help' describes a command and its options.\n"
 	      "Exit codes: 0 ok, 1 failure, 2 bad input, 3 download, 4 integrity,\n"
 	      "5 build, 6 host requirement, 7 lock.\n", out);

@@ -14,6 +14,7 @@
 
 #include "digest.h"
 #include "fsutil.h"
+#include "mirrorbuilds.h"
 #include "util.h"
 #include "yemit.h"
 #include "ytree.h"
@@ -152,7 +153,7 @@ static int cmp_entry(const void *a, const void *b)
 	return r ? r : strcmp(x->filename ? x->filename : "", y->filename ? y->filename : "");
 }
 
-static int index_write(const char *path, struct index *ix, struct mb_err *err)
+static int index_write(const char *dir, const char *path, struct index *ix, struct mb_err *err)
 {
 	struct sbuf out = { 0 };
 	struct yemit e;
@@ -168,6 +169,7 @@ static int index_write(const char *path, struct index *ix, struct mb_err *err)
 	for (i = 0; i < ix->n; i++)
 		emit_entry(&e, &ix->v[i]);
 	yemit_seq(&e, false);
+	mb_mirror_emit_builds(&e, dir);
 	rc = !yemit_end(&e) ? mb_errf(err, MB_EFAIL, "cannot write %s", path)
 			    : write_file_atomic(path, out.s, out.len, err);
 	sbuf_free(&out);
@@ -348,7 +350,7 @@ int mb_mirror_write(const char *dir, const struct mb_recipe_set *set,
 		}
 	}
 	if (rc == 0)
-		rc = index_write(index_path, &ix, err);
+		rc = index_write(dir, index_path, &ix, err);
 	if (rc == 0)
 		rc = replace_tree(dir, "recipes", set->dir, err);
 	if (rc == 0)
@@ -414,6 +416,8 @@ int mb_mirror_verify(const char *dir, struct mb_mirror_report *rep, const struct
 			    ix.v[i].filename ? ix.v[i].filename : "?");
 		free(p);
 	}
+	if (rc == 0)
+		mb_mirror_verify_builds(dir, rep);
 	index_free(&ix);
 	free(blobs);
 	free(index_path);

@@ -157,22 +157,29 @@ static bool filename_ok(const char *name)
 	       strlen(name) == strcspn(name, "\n\r\t");
 }
 
-static int parse_size(struct ctx *c, const struct ynode *map, struct mb_artifact *a)
+/* An optional non-negative integer under `key`; *out stays `none` without it. */
+static int get_count(struct ctx *c, const struct ynode *map, const char *key, const char *unit,
+		     int64_t none, int64_t *out)
 {
 	const struct ynode *n;
 	char *end;
-	int r = get_node(c, map, "size", YNODE_SCALAR, false, &n);
+	int r = get_node(c, map, key, YNODE_SCALAR, false, &n);
 
-	a->size = -1;
+	*out = none;
 	if (r < 0 || !n)
 		return r;
 	errno = 0;
 	if (!n->plain || !isdigit((unsigned char)n->value[0]))
-		return FAIL(c, n, "'size' must be a non-negative integer (bytes)");
-	a->size = (int64_t)strtoll(n->value, &end, 10);
+		return FAIL(c, n, "'%s' must be a non-negative integer (%s)", key, unit);
+	*out = (int64_t)strtoll(n->value, &end, 10);
 	if (*end || errno)
-		return FAIL(c, n, "'size' must be a non-negative integer (bytes)");
+		return FAIL(c, n, "'%s' must be a non-negative integer (%s)", key, unit);
 	return 0;
+}
+
+static int parse_size(struct ctx *c, const struct ynode *map, struct mb_artifact *a)
+{
+	return get_count(c, map, "size", "bytes", -1, &a->size);
 }
 
 static int check_artifact_name(struct ctx *c, const struct ynode *n, enum mb_kind kind,
@@ -412,16 +419,20 @@ static int parse_env(struct ctx *c, const struct ynode *build, struct mb_recipe 
 
 static int parse_build(struct ctx *c, const struct ynode *map, struct mb_recipe *r)
 {
-	static const char *const keys[] = { "env", "script", NULL };
+	static const char *const keys[] = { "env", "script", "source_date_epoch", NULL };
 	const struct ynode *n;
 	int rc = get_node(c, map, "build", YNODE_MAP, false, &n);
+
+	r->source_date_epoch = -1;
 
 	if (rc < 0 || !n)
 		return rc;
 	if (r->kind != MB_KIND_SOURCE)
 		return FAIL(c, n, "'build' is only for kind source");
 	if ((rc = check_keys(c, n, "build", keys)) < 0 || (rc = parse_env(c, n, r)) < 0 ||
-	    (rc = get_string_list(c, n, "script", &r->script, &r->n_script)) < 0)
+	    (rc = get_string_list(c, n, "script", &r->script, &r->n_script)) < 0 ||
+	    (rc = get_count(c, n, "source_date_epoch", "seconds since 1970", -1,
+			    &r->source_date_epoch)) < 0)
 		return rc;
 	return 0;
 }

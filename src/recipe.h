@@ -70,6 +70,7 @@ struct mb_recipe {
 	size_t n_env;
 	char **script;
 	size_t n_script;
+	int64_t source_date_epoch; /* build.source_date_epoch; -1: none given */
 	char **detect_argv;  /* external: NULL-terminated */
 	size_t n_detect_argv;
 	char *detect_regex;

@@ -17,6 +17,7 @@
 #include "err.h"
 #include "event.h"
 
+struct mb_build_key;
 struct mb_cache;
 struct mb_txn;
 
@@ -44,6 +45,11 @@ struct mb_stage_ctx {
 	const struct mb_tool *tools; /* the externals found, in plan order */
 	size_t n_tools;
 	bool python_external;   /* the plan's python is the host's */
+	/* The build cache (buildcache.h): the recipe's key, or NULL for no
+	 * caching; the entry found for it before fetching, or NULL. */
+	const struct mb_build_key *build_key;
+	const char *build_entry;
+	double lock_timeout;    /* waiting for another build of the key; <0: for ever */
 };
 
 enum mb_owned_type { MB_OWNED_FILE = 'f', MB_OWNED_LINK = 'l', MB_OWNED_DIR = 'd' };
