@@ -31,7 +31,7 @@ static char *default_dir(void)
 
 int mb_cache_open(struct mb_cache *cache, const char *dir, struct mb_err *err)
 {
-	static const char *const subdirs[] = { "blobs/sha256", "partial", "unpacked", "tmp", "probes" };
+	static const char *const subdirs[] = { "blobs/sha256", "blobs/md5", "partial", "unpacked", "tmp", "probes" };
 	size_t i;
 	int rc;
 
@@ -84,6 +84,59 @@ bool mb_cache_has_blob(const struct mb_cache *cache, const char *sha256)
 
 	free(p);
 	return has;
+}
+
+static char *md5_path(const struct mb_cache *cache, const char *sha256)
+{
+	return xasprintf("%s/blobs/md5/%s", cache->dir, sha256);
+}
+
+static int fill_md5(int fd, void *md5)
+{
+	return write_all(fd, md5, MB_MD5_HEX - 1);
+}
+
+/* Not synced: a torn file fails read_md5's check and is made again. */
+void mb_cache_put_md5(const struct mb_cache *cache, const char *sha256, const char *md5)
+{
+	char *path = md5_path(cache, sha256);
+
+	if (strlen(md5) == MB_MD5_HEX - 1)
+		write_file_atomic_fn(path, fill_md5, (void *)md5, false, NULL);
+	free(path);
+}
+
+static bool read_md5(const char *path, char md5[MB_MD5_HEX])
+{
+	char *text = NULL;
+	size_t len = 0, i;
+	bool ok = read_file(path, 64, &text, &len, NULL) == 0 && len == MB_MD5_HEX - 1;
+
+	for (i = 0; ok && i < len; i++)
+		ok = (text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f');
+	if (ok)
+		memcpy(md5, text, MB_MD5_HEX);
+	free(text);
+	return ok;
+}
+
+int mb_cache_blob_md5(const struct mb_cache *cache, const char *sha256, char md5[MB_MD5_HEX],
+		      struct mb_err *err)
+{
+	char *path = md5_path(cache, sha256), *blob, hex[MB_SHA256_HEX];
+	int rc = 0;
+
+	if (!read_md5(path, md5)) {
+		blob = mb_cache_blob_path(cache, sha256);
+		rc = mb_sha256_md5_file(blob, hex, md5, err);
+		if (rc == 0 && strcmp(hex, sha256) != 0)
+			rc = mb_errf(err, MB_EINTEGRITY, "%s: the cached blob has sha256 %s", blob, hex);
+		if (rc == 0)
+			mb_cache_put_md5(cache, sha256, md5);
+		free(blob);
+	}
+	free(path);
+	return rc;
 }
 
 int mb_cache_try_lock(const struct mb_cache *cache, const char *sha256, int *fd,

@@ -1,6 +1,7 @@
 /* The download cache (SPEC.md section 1): content-addressed by sha256.
  *
  *   CACHE/blobs/sha256/<hex>       verified artifact bytes, never partial
+ *   CACHE/blobs/md5/<hex>          the md5 of that blob (32 hex digits)
  *   CACHE/partial/<hex>.part       an interrupted download, resumable
  *   CACHE/unpacked/<hex>/          an artifact unpacked once, linked many times
  *   CACHE/tmp/                     temporary names, renamed into place
@@ -13,6 +14,7 @@
 
 #include <stdbool.h>
 
+#include "digest.h"
 #include "err.h"
 
 struct mb_cache {
@@ -30,6 +32,14 @@ char *mb_cache_unpacked_path(const struct mb_cache *cache, const char *sha256);
 char *mb_cache_tmp_dir(const struct mb_cache *cache);
 
 bool mb_cache_has_blob(const struct mb_cache *cache, const char *sha256);
+
+/* The md5 of a blob, for conda records: kept beside it when a download
+ * hashed it (mb_cache_put_md5), else read from the blob now and kept. */
+int mb_cache_blob_md5(const struct mb_cache *cache, const char *sha256, char md5[MB_MD5_HEX],
+		      struct mb_err *err);
+/* Keep the md5 of the bytes whose sha256 is `sha256`; best effort (a
+ * missing one is computed again when asked for). */
+void mb_cache_put_md5(const struct mb_cache *cache, const char *sha256, const char *md5);
 
 /* CACHE/unpacked/<sha256>, made once: fill() writes the entry into a fresh
  * temporary directory, which is renamed into place, so a half entry never

@@ -458,6 +458,7 @@ static int fetch_all(struct run *r)
 	for (i = 0, n = 0; i < r->plan.n_steps; i++) {
 		for (k = 0; changing(&r->jobs[i]) && k < r->jobs[i].recipe->n_artifacts; k++) {
 			items[n].artifact = &r->jobs[i].recipe->artifacts[k];
+			items[n].md5 = r->jobs[i].recipe->kind == MB_KIND_CONDA;
 			items[n++].label = r->jobs[i].recipe->name;
 		}
 	}
@@ -530,6 +531,7 @@ static void stage_ctx(const struct run *r, const char *root, struct mb_stage_ctx
 static int stage_job(struct run *r, struct job *j)
 {
 	struct mb_stage_ctx ctx;
+	char *constraint;
 	size_t k;
 	int rc = 0;
 
@@ -539,13 +541,17 @@ static int stage_job(struct run *r, struct job *j)
 	if (!j->stage_dir)
 		return -r->err->code;
 	stage_ctx(r, j->stage_dir, &ctx);
+	constraint = mb_plan_constraint(&r->plan, j->recipe);
+	ctx.constraint = constraint;
 	emit(r, MB_EV_STEP_BEGIN, j->recipe->name, "unpack");
 	for (k = 0; rc == 0 && k < j->recipe->n_artifacts; k++) {
 		if (mb_interrupted(r->o->ev))
-			return mb_errf(r->err, MB_EFAIL, "interrupted");
-		rc = mb_stage_artifact(&ctx, j->recipe, k, j->blobs[k], j->shas[k], &j->owned,
-				       r->err);
+			rc = mb_errf(r->err, MB_EFAIL, "interrupted");
+		else
+			rc = mb_stage_artifact(&ctx, j->recipe, k, j->blobs[k], j->shas[k],
+					       &j->owned, r->err);
 	}
+	free(constraint);
 	emit(r, MB_EV_STEP_END, j->recipe->name, NULL);
 	return rc;
 }

@@ -44,6 +44,9 @@ struct mb_stage_ctx {
 	const struct mb_tool *tools; /* the externals found, in plan order */
 	size_t n_tools;
 	bool python_external;   /* the plan's python is the host's */
+	/* What asked for the recipe being staged (mb_plan_constraint): "" for
+	 * nothing but its name; conda records say it in requested_spec. */
+	const char *constraint;
 };
 
 enum mb_owned_type { MB_OWNED_FILE = 'f', MB_OWNED_LINK = 'l', MB_OWNED_DIR = 'd' };
