@@ -139,37 +139,67 @@ int mb_cache_blob_md5(const struct mb_cache *cache, const char *sha256, char md5
 	return rc;
 }
 
-int mb_cache_try_lock(const struct mb_cache *cache, const char *sha256, int *fd,
-		      struct mb_err *err)
+static char *lock_path(const struct mb_cache *cache, const char *sha256)
 {
-	char *p = xasprintf("%s/partial/%s.lock", cache->dir, sha256);
-	int f = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	return xasprintf("%s/partial/%s.lock", cache->dir, sha256);
+}
 
-	if (f < 0) {
-		int rc = mb_errno(err, MB_EFAIL, errno, "cannot open the cache lock %s", p);
-		free(p);
-		return rc;
-	}
+/* Is the file fd locks still the one the path names?  A holder unlinks
+ * the path before it lets go, so a waiter that opened it before then
+ * holds a lock on a file nobody else will ever open. */
+static bool still_linked(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+/* 0: taken, 1: busy, -1 (errno): failed, 2: taken on an unlinked file. */
+static int lock_once(const char *path, int *fd)
+{
+	int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (f < 0)
+		return -1;
 	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 		close(f);
-		if (e == EWOULDBLOCK || e == EINTR) {
-			free(p);
-			return 1;
-		}
-		e = mb_errno(err, MB_EFAIL, e, "cannot lock %s", p);
-		free(p);
-		return e;
+		errno = e;
+		return e == EWOULDBLOCK || e == EINTR ? 1 : -1;
 	}
-	free(p);
+	if (!still_linked(f, path)) {
+		close(f);
+		return 2;
+	}
 	*fd = f;
 	return 0;
 }
 
-void mb_cache_unlock(int fd)
+int mb_cache_try_lock(const struct mb_cache *cache, const char *sha256, int *fd,
+		      struct mb_err *err)
 {
-	if (fd >= 0)
-		close(fd); /* closing the only descriptor releases the flock */
+	char *p = lock_path(cache, sha256);
+	int rc, tries = 0;
+
+	while ((rc = lock_once(p, fd)) == 2 && ++tries < 100)
+		; /* its holder let go as we opened it: open the new one */
+	if (rc < 0)
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot lock %s", p);
+	free(p);
+	return rc == 2 ? 1 : rc;
+}
+
+void mb_cache_unlock(const struct mb_cache *cache, const char *sha256, int fd)
+{
+	char *p;
+
+	if (fd < 0)
+		return;
+	p = lock_path(cache, sha256);
+	unlink(p); /* while it is held: nobody else has it (still_linked) */
+	free(p);
+	close(fd); /* closing the only descriptor releases the flock */
 }
 
 int mb_cache_commit_blob(const struct mb_cache *cache, int fd, const char *src,

@@ -52,10 +52,15 @@ char *mb_cache_unpacked(const struct mb_cache *cache, const char *sha256,
 /* The lock of one entry, CACHE/partial/<hex>.lock (flock, so it is also
  * exclusive between two opens in one process, and the kernel drops it when
  * its holder dies).  Never waits: returns 0 with *fd set when taken, 1 when
- * another holder has it, or a negative MB_E* code. */
+ * another holder has it, or a negative MB_E* code.  The file exists only
+ * while someone holds or waits for it: mb_cache_unlock unlinks it before
+ * letting go, and a lock taken on a file that is no longer the one linked
+ * (its holder let go as this one opened it) is dropped and taken again on
+ * the new one, so two holders never meet on two files of one name. */
 int mb_cache_try_lock(const struct mb_cache *cache, const char *sha256, int *fd,
 		      struct mb_err *err);
-void mb_cache_unlock(int fd);
+/* Removes the lock file and lets go; fd < 0 is harmless. */
+void mb_cache_unlock(const struct mb_cache *cache, const char *sha256, int fd);
 
 /* Publish a verified file: fsync `src` (an open fd of it), rename it to the
  * blob of `sha256` and fsync the directory.  An existing blob is replaced

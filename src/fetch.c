@@ -358,7 +358,7 @@ static void close_partial(struct job *j, bool discard)
 			unlink(j->part_path);
 	}
 	j->fd = -1;
-	mb_cache_unlock(j->lock_fd);
+	mb_cache_unlock(j->ctx->o->cache, j->hex, j->lock_fd);
 	j->lock_fd = -1;
 }
 
