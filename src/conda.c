@@ -91,13 +91,11 @@ static json_t *load_info(const struct pkg *p, const char *name, bool required,
 			 struct mb_err *err)
 {
 	char *path = xasprintf("%s/info/%s", p->entry, name);
-	json_error_t je;
 	json_t *j = NULL;
 
 	if (access(path, F_OK) == 0) {
-		j = json_load_file(path, 0, &je);
-		if (!j)
-			mb_errf(err, MB_EINTEGRITY, "info/%s: %s (line %d)", name, je.text, je.line);
+		if (json_read_whole(path, META_MAX, MB_EINTEGRITY, &j, err) < 0)
+			mb_err_wrap(err, "info/%s", name);
 	} else if (required) {
 		mb_errf(err, MB_EINTEGRITY, "the package has no info/%s", name);
 	}
@@ -858,7 +856,7 @@ int mb_conda_post_link(const struct mb_stage_ctx *ctx, const struct mb_owned *ow
 		if (strncmp(path, "conda-meta/", 11) || !str_endswith(path, ".json"))
 			continue;
 		full = path_join(ctx->prefix, path);
-		rec = json_load_file(full, 0, NULL);
+		json_read_whole(full, META_MAX, MB_EFAIL, &rec, NULL);
 		free(full);
 		if (!rec || !jstr(rec, "name") || !jstr(rec, "version")) {
 			json_decref(rec);
@@ -974,8 +972,11 @@ static char *linked_spec(const char *prefix, const char *dist)
 {
 	const char *stem = strstr(dist, "::");
 	char *path = xasprintf("%s/conda-meta/%s.json", prefix, stem ? stem + 2 : dist), *spec;
-	json_t *rec = json_load_file(path, 0, NULL);
-	const char *given = jstr(rec, "requested_spec");
+	json_t *rec;
+	const char *given;
+
+	json_read_whole(path, META_MAX, MB_EFAIL, &rec, NULL);
+	given = jstr(rec, "requested_spec");
 
 	spec = given && *given ? xstrdup(given) : dist_name(dist);
 	json_decref(rec);
