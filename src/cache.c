@@ -1,4 +1,5 @@
-/* flock(2): exclusive per open file description, unlike fcntl locks. */
+/* flock(2): exclusive per open file description, unlike fcntl locks;
+ * mkdtemp. */
 #define _DEFAULT_SOURCE
 #include "cache.h"
 
@@ -231,10 +232,11 @@ char *mb_cache_unpacked(const struct mb_cache *cache, const char *sha256,
 
 	if (stat(entry, &st) == 0)
 		return entry;
-	tmp = xasprintf("%s/tmp/%s.%ld", cache->dir, sha256, (long)getpid());
-	remove_tree(tmp, NULL);
-	rc = mkdir_p(tmp, 0755, err);
-	if (rc == 0)
+	/* a name of its own: two threads or processes may make one entry */
+	tmp = xasprintf("%s/tmp/%s.XXXXXX", cache->dir, sha256);
+	if (!mkdtemp(tmp) || chmod(tmp, 0755) < 0)
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot create %s", tmp);
+	else
 		rc = fill(ctx, tmp, err);
 	if (rc == 0 && rename(tmp, entry) < 0 && errno != EEXIST && errno != ENOTEMPTY)
 		rc = mb_errno(err, MB_EFAIL, errno, "cannot store %s in the cache", entry);

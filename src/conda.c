@@ -85,6 +85,16 @@ static int unpack_to(void *ctx, const char *dir, struct mb_err *err)
 	return mb_errf(err, MB_EINPUT, "%s: not a conda package (.conda or .tar.bz2)", job->filename);
 }
 
+int mb_conda_unpack(const struct mb_cache *cache, const char *blob, const char *sha256,
+		    const char *filename, struct mb_err *err)
+{
+	struct unpack_job job = { blob, filename };
+	char *entry = mb_cache_unpacked(cache, sha256, unpack_to, &job, err);
+
+	free(entry);
+	return entry ? 0 : -err->code;
+}
+
 /* ---- metadata ---- */
 
 static json_t *load_info(const struct pkg *p, const char *name, bool required,

@@ -20,6 +20,12 @@ struct mb_conda_artifact {
 int mb_conda_install(const struct mb_stage_ctx *ctx, const struct mb_conda_artifact *a,
 		     struct mb_owned *owned, struct mb_err *err);
 
+/* Only the cache entry of a verified package (what mb_conda_install
+ * makes first): for unpacking ahead of linking (unpackq.h). */
+struct mb_cache;
+int mb_conda_unpack(const struct mb_cache *cache, const char *blob, const char *sha256,
+		    const char *filename, struct mb_err *err);
+
 /* Once the files are in the prefix: run bin/.NAME-post-link.sh if the
  * package has one (with PREFIX, PKG_NAME, PKG_VERSION, PKG_BUILDNUM). */
 int mb_conda_post_link(const struct mb_stage_ctx *ctx, const struct mb_owned *owned,
