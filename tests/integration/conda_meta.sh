@@ -14,7 +14,7 @@ mkdir -p "$R"
 REF="$SHARED/corpus/conda-meta"
 CHECK="$MB_ROOT/tests/tools/condameta.py"
 K="$C/conda"
-printf 'name: python\nversion: ">=3"\nkind: external\ndetect:\n  command: [python3, --version]\n  regex: "Python ([0-9]+\\\\.[0-9]+)"\n' > "$R/python.yaml"
+python_recipe "$R"
 # xtensor-io has text placeholders; small-executable comes with it as a dependency.
 conda_recipe "$R" xio 0.10.3 "$K/xtensor-io-0.10.3-hb585cf6_0.tar.bz2" "$K/small-executable-1.0.0-0.conda"
 conda_recipe "$R" sample 1.0.0 "$K/sample_noarch_python-1.0.0-py_0.conda" -- python "xio >=0.10,<1"

@@ -5,14 +5,7 @@
 . "$MB_ROOT/tests/lib.sh"
 . "$MB_ROOT/tests/servers/lib.sh"
 if ! command -v flock > /dev/null || ! command -v pgrep > /dev/null; then
-	ok "# SKIP flock(1) or pgrep not installed"; 
-C2=$T_TMP/cache2
-run_mb fetch --recipes "$R" --cache "$C2" --mirror "$M" p
-expect_rc "a fetch into an empty cache" 0
-left=$(ls "$C2/partial/")
-[ -f "$C2/blobs/sha256/$SHA" ] && [ -z "$left" ] &&
-	ok "a successful fetch leaves partial/ empty: no .lock, no .part" || fail "partial/ after a fetch" "$left"
-done_testing; exit 0
+	ok "# SKIP flock(1) or pgrep not installed"; done_testing; exit 0
 fi
 F=p-1.0-py3-none-any.whl
 M=$T_TMP/mirror R=$T_TMP/r C=$T_TMP/cache
