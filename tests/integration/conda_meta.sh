@@ -68,4 +68,22 @@ record small-executable-1.0.0-0 "$K/small-executable-1.0.0-0.conda" "small-execu
 
 run_mb verify --prefix "$P"
 expect_rc "verify passes" 0
+
+# A package another tool linked (micromamba install -p): its record and
+# files are no recipe's; verify names them as foreign and passes.
+mkdir -p "$P/share/other"
+echo x > "$P/share/other/o.txt"
+printf '{"name": "other", "version": "2.0", "build": "0", "files": ["share/other/o.txt"]}\n' \
+	> "$P/conda-meta/other-2.0-0.json"
+run_mb verify --prefix "$P"
+expect_rc "verify passes beside another tool's package" 0
+printf '%s\n' "$OUT" | grep -qx "foreign   share/other/o.txt (other-2.0-0, not mambaboot's)" &&
+	! printf '%s\n' "$OUT" | grep -q "foreign .*xtensor" &&
+	ok "verify names its files as not mambaboot's, and only those" || fail "foreign files named" "$OUT"
+run_mb verify --prefix "$P" --json
+printf '%s' "$OUT" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["ok"] and d["foreign"] == [{"package": "other-2.0-0", "path": "share/other/o.txt"}], d
+' && ok "--json lists them under foreign" || fail "--json foreign" "$OUT"
 done_testing

@@ -4,7 +4,7 @@
 #   - `micromamba list -p` shows mambaboot's packages, with their builds;
 #   - `micromamba install -p` of another package links only it (its
 #     dependencies are seen as installed), and `mambaboot verify` then
-#     passes (exit 0; the foreign files are no recipe's);
+#     passes (exit 0), naming that package's files as not mambaboot's;
 #   - `micromamba remove -p` of a package mambaboot installed removes its
 #     files and its conda-meta record.
 # Needs micromamba: MM, else `micromamba` on PATH; without one it prints
@@ -56,11 +56,9 @@ fi
 
 run_mb verify --prefix "$P"
 expect_rc "mambaboot verify passes beside micromamba's package" 0
-if printf '%s\n%s\n' "$OUT" "$ERR" | grep -q 'synth002'; then
-	ok "verify names the foreign files: $(printf '%s\n%s\n' "$OUT" "$ERR" | grep -m1 synth002)"
-else
-	echo "# verify does not name micromamba's files (not reported as a failure): $ERR"
-fi
+printf '%s\n' "$OUT" | grep -q "^foreign .*share/synth002/.*(synth002-1.0-0, not mambaboot's)" &&
+	! printf '%s\n' "$OUT" | grep -q "^foreign .*synth00[01]" &&
+	ok "verify names micromamba's files as not mambaboot's, and only those" || fail "verify's foreign files" "$OUT"
 
 if mm remove -y -p "$P" --offline synth001 && [ ! -e "$P/conda-meta/synth001-1.0-0.json" ] &&
 	[ ! -e "$P/bin/synth001" ] && [ -z "$(ls "$P/share/synth001" 2>/dev/null)" ]; then
