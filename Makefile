@@ -1,5 +1,5 @@
 # mambaboot: `make`, `make test`, `make asan`, `make fuzz`, `make bench`,
-# `make static`, `make dist`, `make install PREFIX=/usr/local DESTDIR=`,
+# `make tsan`, `make static`, `make dist`, `make install PREFIX=/usr/local DESTDIR=`,
 # `make clean`.
 
 PKGS      := libcurl libarchive libcrypto yaml-0.1 jansson
@@ -41,7 +41,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 ASAN_UNIT := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all deps test unit asan fuzz bench install clean static dist
+.PHONY: all deps test unit asan tsan fuzz bench install clean static dist
 all: mambaboot
 
 # A missing library is named, with the Debian packages that provide it.
@@ -84,6 +84,32 @@ build/asan/tests/%: tests/unit/%.c $(ASAN_CORE) $(TEST_HDRS)
 asan: build/asan/mambaboot $(ASAN_UNIT) static
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  tests/run.sh --bin build/asan/mambaboot --unit build/asan/tests
+
+# ThreadSanitizer over the code that runs threads: the download's hash and
+# write threads, bz2par, the wheel unpacker, conda unpacking ahead of
+# linking (unpackq), the cache lock's race; each report stops the run.
+TSAN_FLAGS  := -fsanitize=thread -fno-omit-frame-pointer
+TSAN_OBJ    := $(SRC:src/%.c=build/tsan/obj/%.o)
+TSAN_CORE   := $(CORE_SRC:src/%.c=build/tsan/obj/%.o)
+TSAN_UNITS  := test_fetch_hashpipe test_bz2par test_cache_lock test_wheel
+TSAN_SUITES := conda_parallel conda_corpus conda_meta install_faults fetch fetch_lock wheel_pip
+
+build/tsan/obj/%.o: src/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(MB_CFLAGS) -O1 -g $(TSAN_FLAGS) -MMD -MP -c -o $@ $<
+
+build/tsan/mambaboot: $(TSAN_OBJ)
+	$(CC) -g $(TSAN_FLAGS) -o $@ $(TSAN_OBJ) $(PKG_LIBS)
+
+build/tsan/tests/%: tests/unit/%.c $(TSAN_CORE) $(TEST_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(MB_CFLAGS) -O1 -g $(TSAN_FLAGS) -iquote src -o $@ $< $(TSAN_CORE) $(TEST_LIBS) -lcmocka
+
+tsan: build/tsan/mambaboot $(TSAN_UNITS:%=build/tsan/tests/%)
+	@for t in $(TSAN_UNITS); do \
+	  TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/$$t > build/tsan/$$t.out 2>&1 && \
+	    echo "$$t: passed" || { cat build/tsan/$$t.out; exit 1; }; done
+	@TSAN_OPTIONS=halt_on_error=1 tests/run.sh --bin build/tsan/mambaboot --unit build/tsan/tests $(TSAN_SUITES)
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS on its seed corpus.
 build/fuzz/%: tests/fuzz/%.c $(CORE_SRC)
@@ -144,4 +170,4 @@ install: $(filter mambaboot,$(INSTALL_BIN))
 clean:
 	rm -rf build mambaboot tests/out
 
--include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d) $(STATIC_OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d) $(TSAN_OBJ:.o=.d) $(STATIC_OBJ:.o=.d)

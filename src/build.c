@@ -625,6 +625,6 @@ int mb_build_source(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
 	rc = entry ? install_cached(ctx, r, entry, owned, err)
 		   : build_fresh(ctx, r, archive, owned, err);
 	free(entry);
-	mb_cache_unlock(fd);
+	mb_buildcache_unlock(ctx->cache, ctx->build_key->hex, fd);
 	return rc;
 }

@@ -492,6 +492,14 @@ int mb_buildcache_lock(const struct mb_cache *cache, const char *key, const char
 	return rc;
 }
 
+void mb_buildcache_unlock(const struct mb_cache *cache, const char *key, int fd)
+{
+	char *id = xasprintf("build-%s", key);
+
+	mb_cache_unlock(cache, id, fd);
+	free(id);
+}
+
 /* ---- why a key missed ---- */
 
 struct nearest {

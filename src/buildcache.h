@@ -73,6 +73,8 @@ int mb_buildcache_store(const struct mb_cache *cache, const struct mb_build_outp
  * timeout seconds (<0: for ever; then MB_ELOCK naming `name`). */
 int mb_buildcache_lock(const struct mb_cache *cache, const char *key, const char *name,
 		       double timeout, const struct mb_events *ev, int *fd, struct mb_err *err);
+/* Let go of the key's lock (and remove its file while it is held). */
+void mb_buildcache_unlock(const struct mb_cache *cache, const char *key, int fd);
 
 /* Why `record` has no entry: the lines that differ from the nearest
  * record of the same recipe in the local cache or the mirrors (malloc'd),

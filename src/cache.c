@@ -1,4 +1,5 @@
-/* flock(2): exclusive per open file description, unlike fcntl locks. */
+/* flock(2): exclusive per open file description, unlike fcntl locks;
+ * mkdtemp. */
 #define _DEFAULT_SOURCE
 #include "cache.h"
 
@@ -31,7 +32,7 @@ static char *default_dir(void)
 
 int mb_cache_open(struct mb_cache *cache, const char *dir, struct mb_err *err)
 {
-	static const char *const subdirs[] = { "blobs/sha256", "partial", "unpacked", "tmp", "probes" };
+	static const char *const subdirs[] = { "blobs/sha256", "blobs/md5", "partial", "unpacked", "tmp", "probes" };
 	size_t i;
 	int rc;
 
@@ -86,37 +87,120 @@ bool mb_cache_has_blob(const struct mb_cache *cache, const char *sha256)
 	return has;
 }
 
-int mb_cache_try_lock(const struct mb_cache *cache, const char *sha256, int *fd,
+static char *md5_path(const struct mb_cache *cache, const char *sha256)
+{
+	return xasprintf("%s/blobs/md5/%s", cache->dir, sha256);
+}
+
+static int fill_md5(int fd, void *md5)
+{
+	return write_all(fd, md5, MB_MD5_HEX - 1);
+}
+
+/* Not synced: a torn file fails read_md5's check and is made again. */
+void mb_cache_put_md5(const struct mb_cache *cache, const char *sha256, const char *md5)
+{
+	char *path = md5_path(cache, sha256);
+
+	if (strlen(md5) == MB_MD5_HEX - 1)
+		write_file_atomic_fn(path, fill_md5, (void *)md5, false, NULL);
+	free(path);
+}
+
+static bool read_md5(const char *path, char md5[MB_MD5_HEX])
+{
+	char *text = NULL;
+	size_t len = 0, i;
+	bool ok = read_file(path, 64, &text, &len, NULL) == 0 && len == MB_MD5_HEX - 1;
+
+	for (i = 0; ok && i < len; i++)
+		ok = (text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f');
+	if (ok)
+		memcpy(md5, text, MB_MD5_HEX);
+	free(text);
+	return ok;
+}
+
+int mb_cache_blob_md5(const struct mb_cache *cache, const char *sha256, char md5[MB_MD5_HEX],
 		      struct mb_err *err)
 {
-	char *p = xasprintf("%s/partial/%s.lock", cache->dir, sha256);
-	int f = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	char *path = md5_path(cache, sha256), *blob, hex[MB_SHA256_HEX];
+	int rc = 0;
 
-	if (f < 0) {
-		int rc = mb_errno(err, MB_EFAIL, errno, "cannot open the cache lock %s", p);
-		free(p);
-		return rc;
+	if (!read_md5(path, md5)) {
+		blob = mb_cache_blob_path(cache, sha256);
+		rc = mb_sha256_md5_file(blob, hex, md5, err);
+		if (rc == 0 && strcmp(hex, sha256) != 0)
+			rc = mb_errf(err, MB_EINTEGRITY, "%s: the cached blob has sha256 %s", blob, hex);
+		if (rc == 0)
+			mb_cache_put_md5(cache, sha256, md5);
+		free(blob);
 	}
+	free(path);
+	return rc;
+}
+
+static char *lock_path(const struct mb_cache *cache, const char *sha256)
+{
+	return xasprintf("%s/partial/%s.lock", cache->dir, sha256);
+}
+
+/* Is the file fd locks still the one the path names?  A holder unlinks
+ * the path before it lets go, so a waiter that opened it before then
+ * holds a lock on a file nobody else will ever open. */
+static bool still_linked(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+/* 0: taken, 1: busy, -1 (errno): failed, 2: taken on an unlinked file. */
+static int lock_once(const char *path, int *fd)
+{
+	int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (f < 0)
+		return -1;
 	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 		close(f);
-		if (e == EWOULDBLOCK || e == EINTR) {
-			free(p);
-			return 1;
-		}
-		e = mb_errno(err, MB_EFAIL, e, "cannot lock %s", p);
-		free(p);
-		return e;
+		errno = e;
+		return e == EWOULDBLOCK || e == EINTR ? 1 : -1;
 	}
-	free(p);
+	if (!still_linked(f, path)) {
+		close(f);
+		return 2;
+	}
 	*fd = f;
 	return 0;
 }
 
-void mb_cache_unlock(int fd)
+int mb_cache_try_lock(const struct mb_cache *cache, const char *sha256, int *fd,
+		      struct mb_err *err)
 {
-	if (fd >= 0)
-		close(fd); /* closing the only descriptor releases the flock */
+	char *p = lock_path(cache, sha256);
+	int rc, tries = 0;
+
+	while ((rc = lock_once(p, fd)) == 2 && ++tries < 100)
+		; /* its holder let go as we opened it: open the new one */
+	if (rc < 0)
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot lock %s", p);
+	free(p);
+	return rc == 2 ? 1 : rc;
+}
+
+void mb_cache_unlock(const struct mb_cache *cache, const char *sha256, int fd)
+{
+	char *p;
+
+	if (fd < 0)
+		return;
+	p = lock_path(cache, sha256);
+	unlink(p); /* while it is held: nobody else has it (still_linked) */
+	free(p);
+	close(fd); /* closing the only descriptor releases the flock */
 }
 
 int mb_cache_commit_blob(const struct mb_cache *cache, int fd, const char *src,
@@ -148,10 +232,11 @@ char *mb_cache_unpacked(const struct mb_cache *cache, const char *sha256,
 
 	if (stat(entry, &st) == 0)
 		return entry;
-	tmp = xasprintf("%s/tmp/%s.%ld", cache->dir, sha256, (long)getpid());
-	remove_tree(tmp, NULL);
-	rc = mkdir_p(tmp, 0755, err);
-	if (rc == 0)
+	/* a name of its own: two threads or processes may make one entry */
+	tmp = xasprintf("%s/tmp/%s.XXXXXX", cache->dir, sha256);
+	if (!mkdtemp(tmp) || chmod(tmp, 0755) < 0)
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot create %s", tmp);
+	else
 		rc = fill(ctx, tmp, err);
 	if (rc == 0 && rename(tmp, entry) < 0 && errno != EEXIST && errno != ENOTEMPTY)
 		rc = mb_errno(err, MB_EFAIL, errno, "cannot store %s in the cache", entry);

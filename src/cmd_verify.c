@@ -7,6 +7,7 @@
 
 struct report {
 	json_t *problems; /* with --json */
+	json_t *foreign;  /* with --json */
 };
 
 static void on_problem(void *ctx, const char *recipe, const char *path, enum mb_problem pr)
@@ -25,22 +26,40 @@ static void on_problem(void *ctx, const char *recipe, const char *path, enum mb_
 	}
 }
 
+static void on_foreign(void *ctx, const char *package, const char *path)
+{
+	struct report *rep = ctx;
+
+	if (rep->foreign) {
+		json_t *o = json_object();
+		json_object_set_new(o, "package", json_string(package));
+		json_object_set_new(o, "path", json_string(path));
+		json_array_append_new(rep->foreign, o);
+	} else {
+		printf("%-9s %s (%s, not mambaboot's)\n", "foreign", path, package);
+	}
+}
+
 static int print_summary(const struct mb_opts *opts, struct report *rep,
-			 const struct mb_verify_counts *c, struct mb_err *err)
+			 const struct mb_verify_counts *c, size_t n_foreign, struct mb_err *err)
 {
 	json_t *doc;
 	int rc;
 
 	if (!opts->json) {
-		printf("%zu files checked: %zu modified, %zu missing\n", c->checked, c->modified,
+		printf("%zu files checked: %zu modified, %zu missing", c->checked, c->modified,
 		       c->missing);
+		if (n_foreign)
+			printf("; %zu files of other tools' conda packages", n_foreign);
+		printf("\n");
 		return 0;
 	}
 	doc = json_object();
 	json_object_set_new(doc, "ok", json_boolean(c->modified + c->missing == 0));
 	json_object_set_new(doc, "checked", json_integer((json_int_t)c->checked));
 	json_object_set_new(doc, "problems", rep->problems);
-	rep->problems = NULL;
+	json_object_set_new(doc, "foreign", rep->foreign);
+	rep->problems = rep->foreign = NULL;
 	rc = cli_print_json(doc, err);
 	json_decref(doc);
 	return rc;
@@ -48,8 +67,9 @@ static int print_summary(const struct mb_opts *opts, struct report *rep,
 
 static int run(struct mb_opts *opts, struct mb_err *err)
 {
-	struct report rep = { opts->json ? json_array() : NULL };
+	struct report rep = { opts->json ? json_array() : NULL, opts->json ? json_array() : NULL };
 	struct mb_verify_counts counts;
+	size_t n_foreign = 0;
 	struct mb_events ev;
 	struct mb_prefix p;
 	struct ui ui;
@@ -61,7 +81,9 @@ static int run(struct mb_opts *opts, struct mb_err *err)
 	if (rc == 0) {
 		rc = mb_prefix_verify(&p, on_problem, &rep, &counts, err);
 		if (rc == 0)
-			rc = print_summary(opts, &rep, &counts, err);
+			mb_prefix_foreign(&p, on_foreign, &rep, &n_foreign);
+		if (rc == 0)
+			rc = print_summary(opts, &rep, &counts, n_foreign, err);
 		if (rc == 0 && counts.modified + counts.missing)
 			rc = mb_errf(err, MB_EINTEGRITY,
 				     "%s: %zu modified and %zu missing files (reinstall to repair)",
@@ -69,6 +91,7 @@ static int run(struct mb_opts *opts, struct mb_err *err)
 		mb_prefix_close(&p);
 	}
 	json_decref(rep.problems);
+	json_decref(rep.foreign);
 	return rc;
 }
 
@@ -79,7 +102,9 @@ const struct mb_cmd cmd_verify = {
 	"usage: mambaboot verify --prefix DIR [--json]\n"
 	"\n"
 	"Re-hash every file the installed recipes own and report those that are\n"
-	"modified or missing; exit 4 if any.\n"
+	"modified or missing; exit 4 if any.  The files of conda packages another\n"
+	"tool linked (conda-meta records no recipe owns) are named as foreign,\n"
+	"not mambaboot's: no failure.\n"
 	"\n"
 	"Options:\n"
 	"  -p, --prefix DIR      the prefix\n"

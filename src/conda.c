@@ -46,6 +46,8 @@ struct pkg {
 	json_t *entry_points; /* from info/link.json, or NULL */
 	struct pkg_path *paths;
 	size_t n_paths, cap_paths;
+	const struct pkg_path **origin; /* of each file linked (paths_data) */
+	size_t n_origin, cap_origin;
 	struct mb_wtree from, to; /* the cache entry, the root */
 };
 
@@ -59,6 +61,7 @@ static void pkg_free(struct pkg *p)
 		free(p->paths[i].placeholder);
 	}
 	free(p->paths);
+	free(p->origin);
 	json_decref(p->index);
 	json_decref(p->entry_points);
 	mb_wtree_close(&p->from);
@@ -82,19 +85,27 @@ static int unpack_to(void *ctx, const char *dir, struct mb_err *err)
 	return mb_errf(err, MB_EINPUT, "%s: not a conda package (.conda or .tar.bz2)", job->filename);
 }
 
+int mb_conda_unpack(const struct mb_cache *cache, const char *blob, const char *sha256,
+		    const char *filename, struct mb_err *err)
+{
+	struct unpack_job job = { blob, filename };
+	char *entry = mb_cache_unpacked(cache, sha256, unpack_to, &job, err);
+
+	free(entry);
+	return entry ? 0 : -err->code;
+}
+
 /* ---- metadata ---- */
 
 static json_t *load_info(const struct pkg *p, const char *name, bool required,
 			 struct mb_err *err)
 {
 	char *path = xasprintf("%s/info/%s", p->entry, name);
-	json_error_t je;
 	json_t *j = NULL;
 
 	if (access(path, F_OK) == 0) {
-		j = json_load_file(path, 0, &je);
-		if (!j)
-			mb_errf(err, MB_EINTEGRITY, "info/%s: %s (line %d)", name, je.text, je.line);
+		if (json_read_whole(path, META_MAX, MB_EINTEGRITY, &j, err) < 0)
+			mb_err_wrap(err, "info/%s", name);
 	} else if (required) {
 		mb_errf(err, MB_EINTEGRITY, "the package has no info/%s", name);
 	}
@@ -620,25 +631,29 @@ static char *channel_of(const char *url, const char *subdir)
 	return c;
 }
 
+/* paths_data: each file as the package has it (sha256) and as the prefix
+ * has it (sha256_in_prefix, size_in_bytes, after relocation); origin[i]
+ * is the package path of owned->v[first + i], NULL for generated files. */
 static json_t *paths_data(const struct pkg *p, const struct mb_owned *owned, size_t first)
 {
 	json_t *list = json_array(), *doc = json_object();
-	size_t i, k;
+	size_t i;
 
 	for (i = first; i < owned->n; i++) {
 		const struct mb_owned_file *f = &owned->v[i];
+		const struct pkg_path *pp = p->origin[i - first];
 		json_t *o = json_object();
 		json_object_set_new(o, "_path", json_string(f->path));
 		json_object_set_new(o, "path_type", json_string(f->type == MB_OWNED_LINK ? "softlink" : "hardlink"));
-		json_object_set_new(o, "sha256", json_string(f->sha256));
+		json_object_set_new(o, "sha256", json_string(pp && pp->sha256 ? pp->sha256 : f->sha256));
+		json_object_set_new(o, "sha256_in_prefix", json_string(f->sha256));
 		json_object_set_new(o, "size_in_bytes", json_integer(f->size));
-		for (k = 0; k < p->n_paths; k++) {
-			const struct pkg_path *pp = &p->paths[k];
-			if (pp->placeholder && !strcmp(pp->path, f->path)) {
-				json_object_set_new(o, "file_mode", json_string(pp->binary ? "binary" : "text"));
-				json_object_set_new(o, "prefix_placeholder", json_string(pp->placeholder));
-			}
+		if (pp && pp->placeholder) {
+			json_object_set_new(o, "file_mode", json_string(pp->binary ? "binary" : "text"));
+			json_object_set_new(o, "prefix_placeholder", json_string(pp->placeholder));
 		}
+		if (pp && pp->no_link)
+			json_object_set_new(o, "no_link", json_true());
 		json_array_append_new(list, o);
 	}
 	json_object_set_new(doc, "paths_version", json_integer(1));
@@ -646,42 +661,90 @@ static json_t *paths_data(const struct pkg *p, const struct mb_owned *owned, siz
 	return doc;
 }
 
-static int write_record(const struct mb_stage_ctx *ctx, const struct pkg *p, const char *pkg,
-			const char *sha256, const char *filename, const char *url,
-			struct mb_owned *owned, size_t first, struct mb_err *err)
+/* What conda writes when index.json leaves a key out. */
+static void set_default(json_t *rec, const char *key, json_t *value)
 {
-	json_t *rec = json_deep_copy(p->index), *files = json_array(), *link = json_object();
-	char *rel = xasprintf("conda-meta/%s-%s-%s.json", p->name, p->version, p->build);
-	char *dst = path_join(ctx->root, rel), *text, *channel, hex[MB_SHA256_HEX];
+	if (!json_object_get(rec, key))
+		json_object_set(rec, key, value);
+	json_decref(value);
+}
+
+/* The spec that asked for the package: the recipe's constraint for the
+ * package it names (its first artifact), name==version=build for the
+ * dependencies it brings. */
+static char *requested_spec(const struct pkg *p, const struct mb_conda_artifact *a)
+{
+	if (!a->requested)
+		return xasprintf("%s==%s=%s", p->name, p->version, p->build);
+	return *a->requested ? xasprintf("%s %s", p->name, a->requested) : xstrdup(p->name);
+}
+
+/* The package's own fields (index.json), then where it came from. */
+static json_t *record_head(const struct mb_stage_ctx *ctx, const struct pkg *p,
+			   const struct mb_conda_artifact *a, struct mb_err *err)
+{
+	json_t *rec = json_deep_copy(p->index);
+	char *channel = channel_of(a->url, jstr(p->index, "subdir")), *spec, md5[MB_MD5_HEX];
 	struct stat st;
+
+	if (mb_cache_blob_md5(ctx->cache, a->sha256, md5, err) < 0) {
+		json_decref(rec);
+		free(channel);
+		return NULL;
+	}
+	spec = requested_spec(p, a);
+	json_object_set_new(rec, "build_string", json_string(p->build));
+	set_default(rec, "build_number", json_integer(0));
+	set_default(rec, "depends", json_array());
+	set_default(rec, "constrains", json_array());
+	set_default(rec, "track_features", json_string(""));
+	set_default(rec, "features", json_string(""));
+	set_default(rec, "license", json_string(""));
+	set_default(rec, "timestamp", json_integer(0));
+	json_object_set_new(rec, "fn", json_string(a->filename));
+	json_object_set_new(rec, "url", json_string(a->url));
+	json_object_set_new(rec, "channel", json_string(channel));
+	json_object_set_new(rec, "md5", json_string(md5));
+	json_object_set_new(rec, "sha256", json_string(a->sha256));
+	json_object_set_new(rec, "size", json_integer(stat(a->blob, &st) == 0 ? st.st_size : 0));
+	json_object_set_new(rec, "requested_spec", json_string(spec));
+	free(spec);
+	free(channel);
+	return rec;
+}
+
+static int write_record(const struct mb_stage_ctx *ctx, const struct pkg *p,
+			const struct mb_conda_artifact *a, struct mb_owned *owned, size_t first,
+			struct mb_err *err)
+{
+	json_t *rec = record_head(ctx, p, a, err), *files = json_array(), *link = json_object();
+	char *rel = xasprintf("conda-meta/%s-%s-%s.json", p->name, p->version, p->build);
+	char *dst = path_join(ctx->root, rel), *text = NULL, hex[MB_SHA256_HEX];
 	size_t i;
-	int rc;
+	int rc = rec ? 0 : -err->code;
 
 	for (i = first; i < owned->n; i++)
 		json_array_append_new(files, json_string(owned->v[i].path));
-	channel = channel_of(url, jstr(p->index, "subdir"));
 	json_object_set_new(link, "source", json_string(p->entry));
 	json_object_set_new(link, "type", json_integer(1));
-	json_object_set_new(rec, "fn", json_string(filename));
-	json_object_set_new(rec, "url", json_string(url));
-	json_object_set_new(rec, "channel", json_string(channel));
-	json_object_set_new(rec, "sha256", json_string(sha256));
-	json_object_set_new(rec, "size", json_integer(stat(pkg, &st) == 0 ? st.st_size : 0));
-	json_object_set_new(rec, "files", files);
-	json_object_set_new(rec, "paths_data", paths_data(p, owned, first));
-	json_object_set_new(rec, "link", link);
-	json_object_set_new(rec, "extracted_package_dir", json_string(p->entry));
-	json_object_set_new(rec, "package_tarball_full_path", json_string(pkg));
-	json_object_set_new(rec, "requested_spec", json_string(""));
-	json_object_set_new(rec, "installer", json_string("mambaboot"));
-	text = json_dumps(rec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	rc = mkdir_parents(dst, err);
+	if (rc == 0) {
+		json_object_set_new(rec, "files", files);
+		json_object_set_new(rec, "paths_data", paths_data(p, owned, first));
+		json_object_set_new(rec, "link", link);
+		json_object_set_new(rec, "extracted_package_dir", json_string(p->entry));
+		json_object_set_new(rec, "package_tarball_full_path", json_string(a->blob));
+		json_object_set_new(rec, "installer", json_string("mambaboot"));
+		text = json_dumps(rec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		rc = mkdir_parents(dst, err);
+	} else {
+		json_decref(files);
+		json_decref(link);
+	}
 	if (rc == 0)
 		rc = write_new(dst, text, strlen(text), 0644, err);
 	if (rc == 0 && (rc = mb_sha256_buf(text, strlen(text), hex, err)) == 0)
 		mb_owned_add(owned, rel, MB_OWNED_FILE, hex, (int64_t)strlen(text), 0644);
 	free(text);
-	free(channel);
 	free(rel);
 	free(dst);
 	json_decref(rec);
@@ -690,19 +753,46 @@ static int write_record(const struct mb_stage_ctx *ctx, const struct pkg *p, con
 
 /* ---- the stage ---- */
 
-int mb_conda_install(const struct mb_stage_ctx *ctx, const char *pkg, const char *sha256,
-		     const char *filename, const char *url, struct mb_owned *owned,
-		     struct mb_err *err)
+/* owned->v[first + k] came from p->origin[k]: each file link_one or the
+ * entry points added since the last call, from pp (NULL: generated). */
+static void note_origin(struct pkg *p, const struct pkg_path *pp, const struct mb_owned *owned,
+			size_t first)
+{
+	while (p->n_origin < owned->n - first)
+		*VEC_PUSH(p->origin, p->n_origin, p->cap_origin) = pp;
+}
+
+static int link_all(const struct mb_stage_ctx *ctx, struct pkg *p, struct mb_owned *owned,
+		    size_t first, struct mb_err *err)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < p->n_paths; i++) {
+		if (mb_interrupted(ctx->ev))
+			rc = mb_errf(err, MB_EFAIL, "interrupted");
+		else
+			rc = link_one(ctx, p, &p->paths[i], owned, err);
+		note_origin(p, &p->paths[i], owned, first);
+	}
+	if (rc == 0 && p->noarch_python)
+		rc = write_entry_points(ctx, p, owned, err);
+	note_origin(p, NULL, owned, first);
+	return rc;
+}
+
+int mb_conda_install(const struct mb_stage_ctx *ctx, const struct mb_conda_artifact *a,
+		     struct mb_owned *owned, struct mb_err *err)
 {
 	struct pkg p = { .link = MB_LINK_REFLINK, .from.root = -1, .to.root = -1 };
-	size_t first = owned->n, i;
+	struct unpack_job job = { a->blob, a->filename };
+	size_t first = owned->n;
 	char *entry;
 	int rc;
 
 	if (!ctx->cache)
 		return mb_errf(err, MB_EFAIL, "internal: conda packages are unpacked into the cache");
-	struct unpack_job job = { pkg, filename };
-	if (!(entry = mb_cache_unpacked(ctx->cache, sha256, unpack_to, &job, err)))
+	if (!(entry = mb_cache_unpacked(ctx->cache, a->sha256, unpack_to, &job, err)))
 		return -err->code;
 	p.entry = entry;
 	rc = read_meta(&p, err);
@@ -712,18 +802,12 @@ int mb_conda_install(const struct mb_stage_ctx *ctx, const char *pkg, const char
 		rc = mb_wtree_open(&p.to, ctx->root, true, err);
 	if (rc == 0)
 		rc = check_placeholders(ctx, &p, err);
-	for (i = 0; rc == 0 && i < p.n_paths; i++) {
-		if (mb_interrupted(ctx->ev))
-			rc = mb_errf(err, MB_EFAIL, "interrupted");
-		else
-			rc = link_one(ctx, &p, &p.paths[i], owned, err);
-	}
-	if (rc == 0 && p.noarch_python)
-		rc = write_entry_points(ctx, &p, owned, err);
 	if (rc == 0)
-		rc = write_record(ctx, &p, pkg, sha256, filename, url, owned, first, err);
+		rc = link_all(ctx, &p, owned, first, err);
+	if (rc == 0)
+		rc = write_record(ctx, &p, a, owned, first, err);
 	if (rc < 0)
-		mb_err_wrap(err, "%s", filename);
+		mb_err_wrap(err, "%s", a->filename);
 	pkg_free(&p);
 	free(entry);
 	return rc;
@@ -782,7 +866,7 @@ int mb_conda_post_link(const struct mb_stage_ctx *ctx, const struct mb_owned *ow
 		if (strncmp(path, "conda-meta/", 11) || !str_endswith(path, ".json"))
 			continue;
 		full = path_join(ctx->prefix, path);
-		rec = json_load_file(full, 0, NULL);
+		json_read_whole(full, META_MAX, MB_EFAIL, &rec, NULL);
 		free(full);
 		if (!rec || !jstr(rec, "name") || !jstr(rec, "version")) {
 			json_decref(rec);
@@ -802,9 +886,10 @@ int mb_conda_post_link(const struct mb_stage_ctx *ctx, const struct mb_owned *ow
 
 /* ---- conda-meta/history ---- */
 
-/* "conda-forge/linux-64::name-version-build" for each conda artifact of s,
- * as conda names a package in its history. */
-static void dists(const struct mb_state *s, char ***out, size_t *n)
+/* "conda-forge/linux-64::name-version-build" for each conda artifact of s
+ * (with `asked`, only each recipe's first: the package it asks for), as
+ * conda names a package in its history. */
+static void dists(const struct mb_state *s, bool asked, char ***out, size_t *n)
 {
 	static const char *const exts[] = { ".tar.bz2", ".conda" };
 	static const char anaconda[] = "https://conda.anaconda.org/";
@@ -813,9 +898,10 @@ static void dists(const struct mb_state *s, char ***out, size_t *n)
 	*out = NULL;
 	*n = 0;
 	for (i = 0; i < s->n_recipes; i++) {
+		size_t n_art = s->recipes[i].n_artifacts;
 		if (strcmp(s->recipes[i].kind, "conda") != 0)
 			continue;
-		for (k = 0; k < s->recipes[i].n_artifacts; k++) {
+		for (k = 0; k < (asked && n_art ? 1 : n_art); k++) {
 			const struct mb_state_artifact *a = &s->recipes[i].artifacts[k];
 			const char *url = a->url ? a->url : "", *slash = strrchr(url, '/');
 			size_t len = strlen(a->filename), skip = 0;
@@ -844,8 +930,95 @@ static void free_strs(char **v, size_t n)
 	free(v);
 }
 
-static int append_history(const char *prefix, char **was, size_t n_was, char **now,
-			  size_t n_now, const char *cmd, struct mb_err *err)
+/* A transaction's conda packages, before and after. */
+struct history {
+	char **was, **now;             /* every dist */
+	size_t n_was, n_now;
+	char **asked_was, **asked_now; /* the packages the recipes ask for */
+	size_t n_asked_was, n_asked_now;
+};
+
+static void history_read(struct history *h, const struct mb_state *before,
+			 const struct mb_state *after)
+{
+	dists(before, false, &h->was, &h->n_was);
+	dists(after, false, &h->now, &h->n_now);
+	dists(before, true, &h->asked_was, &h->n_asked_was);
+	dists(after, true, &h->asked_now, &h->n_asked_now);
+}
+
+static void history_free(struct history *h)
+{
+	free_strs(h->was, h->n_was);
+	free_strs(h->now, h->n_now);
+	free_strs(h->asked_was, h->n_asked_was);
+	free_strs(h->asked_now, h->n_asked_now);
+}
+
+static bool history_changed(const struct history *h)
+{
+	size_t i;
+
+	for (i = 0; h->n_was == h->n_now && i < h->n_now; i++)
+		if (strcmp(h->was[i], h->now[i]) != 0)
+			return true;
+	return h->n_was != h->n_now;
+}
+
+/* The package name of "channel::name-version-build". */
+static char *dist_name(const char *dist)
+{
+	const char *stem = strstr(dist, "::");
+	char *name = xstrdup(stem ? stem + 2 : dist), *dash;
+	int k;
+
+	for (k = 0; k < 2 && (dash = strrchr(name, '-')) != NULL; k++)
+		*dash = '\0';
+	return name;
+}
+
+/* What the record of a linked dist says asked for it, else its name. */
+static char *linked_spec(const char *prefix, const char *dist)
+{
+	const char *stem = strstr(dist, "::");
+	char *path = xasprintf("%s/conda-meta/%s.json", prefix, stem ? stem + 2 : dist), *spec;
+	json_t *rec;
+	const char *given;
+
+	json_read_whole(path, META_MAX, MB_EFAIL, &rec, NULL);
+	given = jstr(rec, "requested_spec");
+
+	spec = given && *given ? xstrdup(given) : dist_name(dist);
+	json_decref(rec);
+	free(path);
+	return spec;
+}
+
+/* conda's "# update specs: ['a', 'b >=1']": the packages asked for that
+ * came in (their records' requested_spec), or "# remove specs: [...]":
+ * those that went (their names). */
+static void history_specs(struct sbuf *b, const char *prefix, bool remove,
+			  const struct history *h)
+{
+	char **from = remove ? h->asked_was : h->asked_now, **other = remove ? h->asked_now : h->asked_was;
+	size_t n_from = remove ? h->n_asked_was : h->n_asked_now;
+	size_t n_other = remove ? h->n_asked_now : h->n_asked_was, i, n = 0;
+
+	for (i = 0; i < n_from; i++) {
+		char *spec;
+		if (has(other, n_other, from[i]))
+			continue;
+		spec = remove ? dist_name(from[i]) : linked_spec(prefix, from[i]);
+		sbuf_printf(b, "%s'%s'", n++ ? ", " : remove ? "# remove specs: [" : "# update specs: [",
+			    spec);
+		free(spec);
+	}
+	if (n)
+		sbuf_puts(b, "]\n");
+}
+
+static int append_history(const char *prefix, const struct history *h, const char *cmd,
+			  bool remove, struct mb_err *err)
 {
 	char *dir = path_join(prefix, "conda-meta"), *path = path_join(dir, "history"), when[32];
 	struct sbuf b = { 0 };
@@ -857,12 +1030,13 @@ static int append_history(const char *prefix, char **was, size_t n_was, char **n
 	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
 	sbuf_printf(&b, "==> %s <==\n# cmd: %s\n# mambaboot version: %s\n", when, cmd,
 		    MB_VERSION_STRING);
-	for (i = 0; i < n_was; i++)
-		if (!has(now, n_now, was[i]))
-			sbuf_printf(&b, "-%s\n", was[i]);
-	for (i = 0; i < n_now; i++)
-		if (!has(was, n_was, now[i]))
-			sbuf_printf(&b, "+%s\n", now[i]);
+	for (i = 0; i < h->n_was; i++)
+		if (!has(h->now, h->n_now, h->was[i]))
+			sbuf_printf(&b, "-%s\n", h->was[i]);
+	for (i = 0; i < h->n_now; i++)
+		if (!has(h->was, h->n_was, h->now[i]))
+			sbuf_printf(&b, "+%s\n", h->now[i]);
+	history_specs(&b, prefix, remove, h);
 	fd = rc < 0 ? -1 : open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (rc == 0 && (fd < 0 || write_all(fd, b.s, b.len) < 0))
 		rc = mb_errno(err, MB_EFAIL, errno, "cannot write %s", path);
@@ -879,9 +1053,9 @@ void mb_conda_history(struct mb_prefix *p, const char *verb, char *const *names,
 	struct mb_state before = p->state;
 	struct mb_err err = { 0 };
 	struct sbuf cmd = { 0 };
-	char *state = path_join(p->dir, "state.json"), **was, **now;
-	size_t n_was, n_now, i;
-	bool changed;
+	struct history h;
+	char *state = path_join(p->dir, "state.json");
+	size_t i;
 	int rc;
 
 	memset(&p->state, 0, sizeof p->state);
@@ -891,20 +1065,16 @@ void mb_conda_history(struct mb_prefix *p, const char *verb, char *const *names,
 		p->state = before;
 		return;
 	}
-	dists(&before, &was, &n_was);
-	dists(&p->state, &now, &n_now);
-	changed = n_was != n_now;
-	for (i = 0; !changed && i < n_now; i++)
-		changed = strcmp(was[i], now[i]) != 0;
+	history_read(&h, &before, &p->state);
 	sbuf_printf(&cmd, "mambaboot %s", verb);
 	for (i = 0; i < n; i++)
 		sbuf_printf(&cmd, " %s", names[i]);
-	if (changed && append_history(p->path, was, n_was, now, n_now, cmd.s, &err) < 0) {
+	if (history_changed(&h) &&
+	    append_history(p->path, &h, cmd.s, !strcmp(verb, "remove"), &err) < 0) {
 		struct mb_event e = { .type = MB_EV_WARN, .msg = err.msg };
 		mb_emit(p->ev, &e);
 	}
 	sbuf_free(&cmd);
-	free_strs(was, n_was);
-	free_strs(now, n_now);
+	history_free(&h);
 	mb_state_free(&before);
 }

@@ -6,12 +6,25 @@
 #include "err.h"
 #include "stage.h"
 
-/* Unpack the verified package `pkg` (digest sha256, file name `filename`,
- * from `url`) into its cache entry, once, then link it under ctx->root for
- * the prefix ctx->prefix; every file written is added to owned. */
-int mb_conda_install(const struct mb_stage_ctx *ctx, const char *pkg, const char *sha256,
-		     const char *filename, const char *url, struct mb_owned *owned,
-		     struct mb_err *err);
+struct mb_conda_artifact {
+	const char *blob;      /* the verified package: CACHE/blobs/sha256/<sha256> */
+	const char *sha256, *filename, *url;
+	/* The package the recipe asks for (its first artifact): the constraint
+	 * that asked for it ("" for none); NULL for a dependency it brings. */
+	const char *requested;
+};
+
+/* Unpack the verified package into its cache entry, once, then link it
+ * under ctx->root for the prefix ctx->prefix, with its conda-meta record;
+ * every file written is added to owned. */
+int mb_conda_install(const struct mb_stage_ctx *ctx, const struct mb_conda_artifact *a,
+		     struct mb_owned *owned, struct mb_err *err);
+
+/* Only the cache entry of a verified package (what mb_conda_install
+ * makes first): for unpacking ahead of linking (unpackq.h). */
+struct mb_cache;
+int mb_conda_unpack(const struct mb_cache *cache, const char *blob, const char *sha256,
+		    const char *filename, struct mb_err *err);
 
 /* Once the files are in the prefix: run bin/.NAME-post-link.sh if the
  * package has one (with PREFIX, PKG_NAME, PKG_VERSION, PKG_BUILDNUM). */

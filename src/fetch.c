@@ -294,6 +294,11 @@ static size_t sink_bytes(const struct job *j)
 	return size / 4 < SINK_MIN ? SINK_MIN : (size_t)(size / 4 + 4095) / 4096 * 4096;
 }
 
+static unsigned hash_flags(const struct job *j)
+{
+	return (j->ctx->o->read_soon ? 0 : MB_HASHPIPE_DIRECT) | (j->item->md5 ? MB_HASHPIPE_MD5 : 0);
+}
+
 static int reset_partial(struct job *j)
 {
 	struct mb_err err;
@@ -305,7 +310,7 @@ static int reset_partial(struct job *j)
 		j->io_errno = errno;
 		return -1;
 	}
-	if (mb_hashpipe_start(&j->hash, sink_bytes(j), j->fd, NULL, !j->ctx->o->read_soon, &err) < 0) {
+	if (mb_hashpipe_start(&j->hash, sink_bytes(j), j->fd, NULL, hash_flags(j), &err) < 0) {
 		j->io_errno = ENOMEM;
 		return -1;
 	}
@@ -339,8 +344,8 @@ static int open_partial(struct job *j, struct mb_err *err)
 		st.st_size = 0;
 	}
 	j->offset = st.st_size; /* brought up to what can be read back */
-	if ((rc = mb_hashpipe_start(&j->hash, sink_bytes(j), j->fd, &j->offset,
-				    !j->ctx->o->read_soon, err)) < 0)
+	if ((rc = mb_hashpipe_start(&j->hash, sink_bytes(j), j->fd, &j->offset, hash_flags(j),
+				    err)) < 0)
 		return rc;
 	if (j->offset > 0) {
 		j->mixed = true;
@@ -359,7 +364,7 @@ static void close_partial(struct job *j, bool discard)
 			unlink(j->part_path);
 	}
 	j->fd = -1;
-	mb_cache_unlock(j->lock_fd);
+	mb_cache_unlock(j->ctx->o->cache, j->hex, j->lock_fd);
 	j->lock_fd = -1;
 }
 
@@ -671,6 +676,8 @@ static void job_commit(struct job *j, const char *hex)
 	struct mb_fetch_item *it = j->item;
 	struct mb_err err = { 0 };
 
+	if (j->hash.md5[0])
+		mb_cache_put_md5(j->ctx->o->cache, hex, j->hash.md5);
 	if (mb_cache_commit_blob(j->ctx->o->cache, j->fd, j->part_path, hex, &err) < 0) {
 		job_fail(j, MB_EFAIL, "%s: %s", job_name(j), err.msg);
 		return;
@@ -1134,6 +1141,7 @@ int mb_fetch_plan(const struct mb_fetch_opts *o, const struct mb_plan *plan,
 			memset(it, 0, sizeof *it);
 			it->artifact = &r->artifacts[k];
 			it->label = r->name;
+			it->md5 = r->kind == MB_KIND_CONDA;
 		}
 	}
 	return mb_fetch_artifacts(o, out->items, out->n, err);

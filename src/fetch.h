@@ -65,6 +65,7 @@ enum mb_fetch_status { MB_FETCH_PENDING, MB_FETCH_OK, MB_FETCH_FAILED };
 struct mb_fetch_item {
 	const struct mb_artifact *artifact; /* in: what to fetch */
 	const char *label;                  /* in: for events, e.g. the recipe name; may be NULL */
+	bool md5;                           /* in: keep its md5 too (CACHE/blobs/md5), for conda records */
 	/* out */
 	enum mb_fetch_status status;
 	char sha256[MB_SHA256_HEX]; /* the verified digest (for an unpinned artifact: the one seen) */

@@ -214,7 +214,7 @@ static void stop(struct mb_hashpipe *p, bool drop)
 	release(p);
 }
 
-int mb_hashpipe_start(struct mb_hashpipe *p, size_t cap, int fd, int64_t *have, bool direct,
+int mb_hashpipe_start(struct mb_hashpipe *p, size_t cap, int fd, int64_t *have, unsigned flags,
 		      struct mb_err *err)
 {
 	int64_t none = 0;
@@ -225,7 +225,9 @@ int mb_hashpipe_start(struct mb_hashpipe *p, size_t cap, int fd, int64_t *have, 
 		have = &none;
 	if (posix_memalign((void **)&p->ring, ALIGN, cap) != 0)
 		return mb_errf(err, MB_EFAIL, "out of memory (%zu bytes for a download)", cap);
-	if ((rc = mb_sha256_init(&p->h, err)) < 0) {
+	if ((rc = mb_sha256_init(&p->h, err)) < 0 ||
+	    ((flags & MB_HASHPIPE_MD5) && (rc = mb_sha256_add_md5(&p->h, err)) < 0)) {
+		mb_sha256_abort(&p->h);
 		free(p->ring);
 		return rc;
 	}
@@ -238,7 +240,7 @@ int mb_hashpipe_start(struct mb_hashpipe *p, size_t cap, int fd, int64_t *have, 
 	}
 	p->file_at = p->synced = *have;
 	p->head = p->hashed = p->written = (uint64_t)(*have % ALIGN);
-	p->may_direct = direct && fd >= 0 && cap >= DIRECT_MIN_CAP && cap % ALIGN == 0;
+	p->may_direct = (flags & MB_HASHPIPE_DIRECT) && fd >= 0 && cap >= DIRECT_MIN_CAP && cap % ALIGN == 0;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->can_put, NULL);
 	pthread_cond_init(&p->can_take, NULL);
@@ -300,7 +302,7 @@ int mb_hashpipe_finish(struct mb_hashpipe *p, char hex[MB_SHA256_HEX])
 		errno = e;
 		return -1;
 	}
-	mb_sha256_final(&p->h, hex);
+	mb_sha256_final_md5(&p->h, hex, p->md5);
 	return 0;
 }
 

@@ -35,18 +35,24 @@ struct mb_hashpipe {
 	bool direct;          /* O_DIRECT is set on fd now */
 	bool may_direct;      /* not refused so far */
 	int werr;             /* errno of a failed write, else 0 */
+	char md5[MB_MD5_HEX]; /* with MB_HASHPIPE_MD5: the md5, once finished */
 	bool closing, dropping, running, writing;
 	struct mb_sha256 h;
+};
+
+enum {
+	MB_HASHPIPE_DIRECT = 1, /* write with O_DIRECT where possible */
+	MB_HASHPIPE_MD5 = 2,    /* take an md5 too, in the same pass (p->md5) */
 };
 
 /* Starts the threads.  fd (or -1: hash only) is the file to continue: its
  * first *have bytes (have may be NULL: none) are read back and hashed
  * here, and bytes put are written after them.  When fewer can be read, the
  * file is cut to what was read and *have says how much.  cap: ring size
- * (memory held while running).  direct: write with O_DIRECT where possible
- * (needs cap >= 2 MiB); fd carries the flag while the pipe runs, so use it
+ * (memory held while running).  flags: MB_HASHPIPE_*; DIRECT needs
+ * cap >= 2 MiB; fd carries the flag while the pipe runs, so use it
  * for nothing but ftruncate, fsync and close meanwhile. */
-int mb_hashpipe_start(struct mb_hashpipe *p, size_t cap, int fd, int64_t *have, bool direct,
+int mb_hashpipe_start(struct mb_hashpipe *p, size_t cap, int fd, int64_t *have, unsigned flags,
 		      struct mb_err *err);
 /* Copies buf into the ring; waits while the ring is full.  -1 with errno
  * when an earlier write to the file failed (nothing more is taken). */

@@ -30,6 +30,7 @@
 #include "prefix.h"
 #include "stage.h"
 #include "stages.h"
+#include "unpackq.h"
 #include "util.h"
 
 /* One step of the plan, as the transaction sees it. */
@@ -67,6 +68,8 @@ struct run {
 	struct mb_cuda_arch arch;      /* TORCH_CUDA_ARCH_LIST of CUDA builds */
 	char *glibc, *platform;        /* build keys' host inputs */
 	struct mb_txn *txn;
+	struct mb_unpackq unpackq;     /* conda cache entries made ahead of linking */
+	size_t unpack_at;              /* the next of its items stage_job links */
 	struct mb_install_report *rep;
 	struct mb_err *err;
 };
@@ -485,6 +488,7 @@ static int fetch_all(struct run *r)
 	for (i = 0, n = 0; i < r->plan.n_steps; i++) {
 		for (k = 0; needs_artifacts(&r->jobs[i]) && k < r->jobs[i].recipe->n_artifacts; k++) {
 			items[n].artifact = &r->jobs[i].recipe->artifacts[k];
+			items[n].md5 = r->jobs[i].recipe->kind == MB_KIND_CONDA;
 			items[n++].label = r->jobs[i].recipe->name;
 		}
 	}
@@ -612,6 +616,7 @@ static void stage_ctx(const struct run *r, const char *root, struct mb_stage_ctx
 static int stage_job(struct run *r, struct job *j)
 {
 	struct mb_stage_ctx ctx;
+	char *constraint;
 	size_t k;
 	int rc = 0;
 
@@ -621,13 +626,19 @@ static int stage_job(struct run *r, struct job *j)
 	if (!j->stage_dir)
 		return -r->err->code;
 	stage_ctx(r, j->stage_dir, &ctx);
+	constraint = mb_plan_constraint(&r->plan, j->recipe);
+	ctx.constraint = constraint;
 	emit(r, MB_EV_STEP_BEGIN, j->recipe->name, "unpack");
 	for (k = 0; rc == 0 && k < j->recipe->n_artifacts; k++) {
+		if (j->recipe->kind == MB_KIND_CONDA)
+			mb_unpackq_wait(&r->unpackq, r->unpack_at++);
 		if (mb_interrupted(r->o->ev))
-			return mb_errf(r->err, MB_EFAIL, "interrupted");
-		rc = mb_stage_artifact(&ctx, j->recipe, k, j->blobs[k], j->shas[k], &j->owned,
-				       r->err);
+			rc = mb_errf(r->err, MB_EFAIL, "interrupted");
+		else
+			rc = mb_stage_artifact(&ctx, j->recipe, k, j->blobs[k], j->shas[k],
+					       &j->owned, r->err);
 	}
+	free(constraint);
 	emit(r, MB_EV_STEP_END, j->recipe->name, NULL);
 	return rc;
 }
@@ -936,6 +947,47 @@ static int place_activate(struct run *r)
 	return rc;
 }
 
+/* Every conda artifact to stage, in the order stage_job links them, is
+ * unpacked into the cache ahead, on --jobs threads (default: every CPU). */
+static struct mb_unpack_item *start_unpacking(struct run *r)
+{
+	struct mb_unpack_item *items;
+	size_t i, k, n = 0;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	for (i = 0; i < r->plan.n_steps; i++)
+		if (changing(&r->jobs[i]) && r->jobs[i].recipe->kind == MB_KIND_CONDA)
+			n += r->jobs[i].recipe->n_artifacts;
+	items = xcalloc(n + 1, sizeof *items);
+	for (i = 0, n = 0; i < r->plan.n_steps; i++) {
+		const struct job *j = &r->jobs[i];
+		for (k = 0; changing(j) && j->recipe->kind == MB_KIND_CONDA &&
+			    k < j->recipe->n_artifacts; k++, n++) {
+			items[n].blob = j->blobs[k];
+			items[n].sha256 = j->shas[k];
+			items[n].filename = j->recipe->artifacts[k].filename;
+		}
+	}
+	r->unpack_at = 0;
+	mb_unpackq_start(&r->unpackq, &r->cache, items, n,
+			 r->o->jobs > 0 ? r->o->jobs : cpus > 0 ? (int)cpus : 1);
+	return items;
+}
+
+static int stage_all(struct run *r)
+{
+	struct mb_unpack_item *items = start_unpacking(r);
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < r->plan.n_steps; i++)
+		if (changing(&r->jobs[i]))
+			rc = stage_job(r, &r->jobs[i]);
+	mb_unpackq_stop(&r->unpackq);
+	free(items);
+	return rc;
+}
+
 static int transact(struct run *r)
 {
 	size_t i;
@@ -943,9 +995,7 @@ static int transact(struct run *r)
 
 	if ((rc = mb_txn_begin(&r->txn, &r->prefix, r->o->force, r->err)) < 0)
 		return rc;
-	for (i = 0; rc == 0 && i < r->plan.n_steps; i++)
-		if (changing(&r->jobs[i]))
-			rc = stage_job(r, &r->jobs[i]);
+	rc = stage_all(r);
 	if (rc == 0)
 		rc = check_conflicts(r);
 	if (rc == 0)

@@ -203,6 +203,41 @@ static int check_constraints(const struct mb_plan *plan, struct mb_err *err)
 	return check_dep_constraints(plan, err);
 }
 
+static void add_constraint(struct sbuf *b, const char *text)
+{
+	size_t n = strlen(text);
+	const char *at = b->s;
+
+	if (!n)
+		return;
+	while (at && (at = strstr(at, text)) != NULL) {
+		if ((at == b->s || at[-1] == ',') && (at[n] == '\0' || at[n] == ','))
+			return; /* already there */
+		at += n;
+	}
+	if (b->len)
+		sbuf_puts(b, ",");
+	sbuf_puts(b, text);
+}
+
+char *mb_plan_constraint(const struct mb_plan *plan, const struct mb_recipe *r)
+{
+	struct sbuf b = { 0 };
+	size_t i, k;
+
+	for (i = 0; i < plan->n_targets; i++) {
+		const struct mb_stack *s = mb_stack_find(plan->set, plan->targets[i]);
+		for (k = 0; s && k < s->n_constraints; k++)
+			if (name_equal(s->constraints[k].name, r->name))
+				add_constraint(&b, s->constraints[k].spec_text);
+	}
+	for (i = 0; i < plan->n_steps; i++)
+		for (k = 0; k < plan->steps[i].recipe->n_deps; k++)
+			if (name_equal(plan->steps[i].recipe->deps[k].name, r->name))
+				add_constraint(&b, plan->steps[i].recipe->deps[k].spec_text);
+	return sbuf_steal(&b);
+}
+
 int mb_plan_build(struct mb_plan *plan, const struct mb_recipe_set *set,
 		  char *const *targets, size_t n_targets, struct mb_err *err)
 {

@@ -31,6 +31,10 @@ int mb_plan_build(struct mb_plan *plan, const struct mb_recipe_set *set,
 		  char *const *targets, size_t n_targets, struct mb_err *err);
 void mb_plan_free(struct mb_plan *plan);
 
+/* What asked for r: the constraints on it of the plan's stacks and of the
+ * depends of its recipes, ","-joined ("" when none); the caller frees it. */
+char *mb_plan_constraint(const struct mb_plan *plan, const struct mb_recipe *r);
+
 /* Sum of the sizes the recipes give; *unknown counts artifacts without one. */
 long long mb_plan_known_size(const struct mb_plan *plan, size_t *unknown);
 

@@ -50,6 +50,9 @@ struct mb_stage_ctx {
 	const struct mb_build_key *build_key;
 	const char *build_entry;
 	double lock_timeout;    /* waiting for another build of the key; <0: for ever */
+	/* What asked for the recipe being staged (mb_plan_constraint): "" for
+	 * nothing but its name; conda records say it in requested_spec. */
+	const char *constraint;
 };
 
 enum mb_owned_type { MB_OWNED_FILE = 'f', MB_OWNED_LINK = 'l', MB_OWNED_DIR = 'd' };

@@ -83,10 +83,13 @@ int mb_stage_artifact(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
 		      struct mb_err *err)
 {
 	const struct mb_artifact *a = &r->artifacts[i];
+	struct mb_conda_artifact ca = { blob, sha256, a->filename, a->url, NULL };
 
 	switch (r->kind) {
 	case MB_KIND_CONDA:
-		return mb_conda_install(ctx, blob, sha256, a->filename, a->url, owned, err);
+		if (i == 0)
+			ca.requested = ctx->constraint ? ctx->constraint : "";
+		return mb_conda_install(ctx, &ca, owned, err);
 	case MB_KIND_WHEEL:
 		return mb_wheel_install(ctx, blob, a->filename, sha256, owned, err);
 	default:

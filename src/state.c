@@ -46,11 +46,12 @@ static json_t *str_array_json(char *const *v, size_t n)
 
 static json_t *load_json(const char *path, struct mb_err *err)
 {
-	json_error_t je;
-	json_t *root = json_load_file(path, 0, &je);
+	json_t *root;
 
-	if (!root)
-		mb_errf(err, MB_EFAIL, "%s:%d: damaged state file: %s", path, je.line, je.text);
+	if (json_read_whole(path, (size_t)1 << 30, MB_EFAIL, &root, err) < 0 && err) {
+		err->code = MB_EFAIL; /* a missing file too: the state was expected */
+		mb_err_wrap(err, "damaged state file");
+	}
 	return root;
 }
 

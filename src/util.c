@@ -1,6 +1,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -339,4 +340,18 @@ char *url_last_segment(const char *url)
 	}
 	*o = '\0';
 	return out;
+}
+
+int json_read_whole(const char *path, size_t max, int code, json_t **out, struct mb_err *err)
+{
+	json_error_t je;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = read_file(path, max, &text, &len, err);
+
+	*out = NULL;
+	if (rc == 0 && !(*out = json_loadb(text, len, 0, &je)))
+		rc = mb_errf(err, code, "%s:%d: %s", path, je.line, je.text);
+	free(text);
+	return rc;
 }

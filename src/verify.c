@@ -2,7 +2,9 @@
  * recipes (the parts of `verify` and `remove` that are not CLI). */
 #define _XOPEN_SOURCE 700
 
+#include <dirent.h>
 #include <errno.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,4 +75,65 @@ int mb_prefix_verify(struct mb_prefix *p, mb_problem_fn report, void *ctx,
 		}
 	}
 	return 0;
+}
+
+/* The conda-meta records the recipes own, sorted. */
+static void owned_records(const struct mb_prefix *p, char ***out, size_t *n)
+{
+	size_t i, j, cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (i = 0; i < p->state.n_recipes; i++)
+		for (j = 0; j < p->state.recipes[i].files.n; j++)
+			if (!strncmp(p->state.recipes[i].files.v[j].path, "conda-meta/", 11))
+				*VEC_PUSH(*out, *n, cap) = p->state.recipes[i].files.v[j].path;
+	if (*n)
+		qsort(*out, *n, sizeof **out, strptr_cmp);
+}
+
+/* Every file a foreign record lists; the package is its file name. */
+static void report_record(const char *prefix, const char *name, mb_foreign_fn report,
+			  void *ctx, size_t *n)
+{
+	char *path = xasprintf("%s/conda-meta/%s", prefix, name);
+	char *package = xstrndup(name, strlen(name) - 5);
+	json_t *rec = NULL, *files;
+	size_t i;
+
+	json_read_whole(path, (size_t)1 << 28, MB_EFAIL, &rec, NULL);
+	files = json_object_get(rec, "files");
+	for (i = 0; i < json_array_size(files); i++) {
+		if (!json_is_string(json_array_get(files, i)))
+			continue;
+		report(ctx, package, json_string_value(json_array_get(files, i)));
+		(*n)++;
+	}
+	json_decref(rec);
+	free(package);
+	free(path);
+}
+
+void mb_prefix_foreign(const struct mb_prefix *p, mb_foreign_fn report, void *ctx, size_t *n)
+{
+	char *dir = path_join(p->path, "conda-meta"), **owned;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t n_owned;
+
+	*n = 0;
+	owned_records(p, &owned, &n_owned);
+	while (d && (de = readdir(d)) != NULL) {
+		char *rel;
+		if (!str_endswith(de->d_name, ".json") || strlen(de->d_name) <= 5)
+			continue;
+		rel = xasprintf("conda-meta/%s", de->d_name);
+		if (!n_owned || !bsearch(&rel, owned, n_owned, sizeof *owned, strptr_cmp))
+			report_record(p->path, de->d_name, report, ctx, n);
+		free(rel);
+	}
+	if (d)
+		closedir(d);
+	free(owned);
+	free(dir);
 }

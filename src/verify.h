@@ -18,4 +18,11 @@ struct mb_verify_counts {
 int mb_prefix_verify(struct mb_prefix *p, mb_problem_fn report, void *ctx,
 		     struct mb_verify_counts *counts, struct mb_err *err);
 
+/* Conda packages another tool (conda, micromamba) linked into the prefix:
+ * each PREFIX/conda-meta/ *.json record that no recipe owns, and every
+ * file it lists, reported as not mambaboot's (not a problem).  After
+ * mb_prefix_verify, which loads the recipes' files.  *n counts the files. */
+typedef void (*mb_foreign_fn)(void *ctx, const char *package, const char *path);
+void mb_prefix_foreign(const struct mb_prefix *p, mb_foreign_fn report, void *ctx, size_t *n);
+
 #endif

@@ -31,6 +31,12 @@ conda_recipe() {
 	} > "$dir/$name.yaml"
 }
 
+# python_recipe DIR: the host's python3 as the external recipe `python`
+# (noarch: python packages need one).
+python_recipe() {
+	printf 'name: python\nversion: ">=3"\nkind: external\ndetect:\n  command: [python3, --version]\n  regex: "Python ([0-9]+\\\\.[0-9]+)"\n' > "$1/python.yaml"
+}
+
 # mb_install ARGS...: install offline from the mirror into $P with cache $CACHE.
 mb_install() {
 	run_mb install --prefix "$P" --cache "$CACHE" --mirror "$MIRROR" --offline "$@"

@@ -10,7 +10,7 @@ n=0
 for pkg in "$SHARED"/corpus/conda/*.tar.bz2 "$SHARED"/corpus/conda/*.conda "$SHARED"/corpus/conda/rattler-clobber/*; do
 	n=$((n + 1)); base=$(basename "$pkg")
 	R="$T_TMP/r$n"; P="$T_TMP/p$n"; mkdir -p "$R"
-	printf 'name: python\nversion: ">=3"\nkind: external\ndetect:\n  command: [python3, --version]\n  regex: "Python ([0-9]+\\\\.[0-9]+)"\n' > "$R/python.yaml"
+	python_recipe "$R"
 	conda_recipe "$R" pkg 1.0 "$pkg" -- python
 	mb_install --recipes "$R" pkg
 	case $negative in

@@ -2,6 +2,8 @@
 # conda packages appends a block as conda does: a "==> date <==" line, the
 # command, then -dist and +dist lines; a transaction without conda changes
 # appends nothing, and the file is no recipe's (verify and remove ignore it).
+# Each block ends with the specs conda records: "# update specs: [...]"
+# (what asked for the packages linked), "# remove specs: [...]".
 . "$MB_ROOT/tests/lib.sh"
 . "$MB_ROOT/tests/channel.sh"
 CACHE="$T_TMP/cache"
@@ -21,6 +23,8 @@ grep -qx '# cmd: mambaboot install ca fonts' "$H" && ok "the command is recorded
 grep -qx '+https://upstream.invalid/conda::ca-certificates-2024.7.4-hbcca054_0' "$H" &&
 	grep -qx '+https://upstream.invalid/conda::font-ttf-inconsolata-23.12.6-0' "$H" &&
 	ok "both packages linked (+channel::name-version-build)" || fail "both packages linked" "$(cat "$H")"
+grep -qx "# update specs: \['ca-certificates', 'font-ttf-inconsolata'\]" "$H" &&
+	ok "the update specs name the packages asked for, as conda writes them" || fail "update specs" "$(cat "$H")"
 
 mb_install --recipes "$R" ca fonts
 blocks=$(grep -c '^==> ' "$H")
@@ -31,10 +35,13 @@ expect_rc "verify ignores the history" 0
 
 run_mb remove --prefix "$P" fonts
 expect_rc "remove fonts" 0
-tail -n 3 "$H" > "$T_TMP/last"
+# the last block
+awk '/^==> /{b=""} {b=b $0 "\n"} END{printf "%s", b}' "$H" > "$T_TMP/last"
 grep -qx '# cmd: mambaboot remove fonts' "$T_TMP/last" &&
 	grep -qx -- '-https://upstream.invalid/conda::font-ttf-inconsolata-23.12.6-0' "$T_TMP/last" &&
 	! grep -q '^+' "$T_TMP/last" &&
-	ok "remove appends the unlinked package" || fail "remove appends the unlinked package" "$(cat "$H")"
+	grep -qx "# remove specs: \['font-ttf-inconsolata'\]" "$T_TMP/last" &&
+	! grep -q 'update specs' "$T_TMP/last" &&
+	ok "remove appends the unlinked package and its remove specs" || fail "remove appends the unlinked package" "$(cat "$H")"
 [ "$(grep -c '^==> ' "$H")" = 2 ] && ok "two blocks" || fail "two blocks" "$(cat "$H")"
 done_testing

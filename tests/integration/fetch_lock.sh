@@ -1,6 +1,7 @@
 # --lock-timeout bounds the wait for a cache entry that another process is
 # fetching (it holds CACHE/partial/<sha256>.lock); without it, the wait
-# lasts until the holder lets go.  The holder here is flock(1).
+# lasts until the holder lets go.  The holder here is flock(1).  A fetch
+# that ends leaves no lock file behind.
 . "$MB_ROOT/tests/lib.sh"
 . "$MB_ROOT/tests/servers/lib.sh"
 if ! command -v flock > /dev/null || ! command -v pgrep > /dev/null; then
@@ -73,6 +74,15 @@ else
 		ok "fetch finishes once the holder lets go, with the verified blob"
 	else fail "fetch after release" "exit $rc" "$(cat "$T_TMP/w.out")"; fi
 fi
+left=$(ls "$C/partial/" | grep '\.lock$')
+[ -z "$left" ] && ok "the waiter, once done, leaves no .lock in partial/" || fail "a .lock is left" "$left"
 grep -q "another process is fetching it; waiting" "$T_TMP/w.out" &&
 	ok "-v says it waits for another process" || fail "waiting message" "$(cat "$T_TMP/w.out")"
+
+C2=$T_TMP/cache2
+run_mb fetch --recipes "$R" --cache "$C2" --mirror "$M" p
+expect_rc "a fetch into an empty cache" 0
+left=$(ls "$C2/partial/")
+[ -f "$C2/blobs/sha256/$SHA" ] && [ -z "$left" ] &&
+	ok "a successful fetch leaves partial/ empty: no .lock, no .part" || fail "partial/ after a fetch" "$left"
 done_testing

@@ -41,7 +41,7 @@ static void hash_in_chunks(size_t ring, size_t total, size_t chunk)
 	size_t off;
 
 	assert_int_equal(mb_sha256_buf(b, total, want, &err), 0);
-	assert_int_equal(mb_hashpipe_start(&p, ring, -1, NULL, false, &err), 0);
+	assert_int_equal(mb_hashpipe_start(&p, ring, -1, NULL, 0, &err), 0);
 	for (off = 0; off < total; off += chunk)
 		assert_int_equal(mb_hashpipe_put(&p, b + off, total - off < chunk ? total - off : chunk), 0);
 	assert_int_equal(mb_hashpipe_finish(&p, got), 0);
@@ -59,6 +59,31 @@ static void test_same_digest_as_one_pass(void **state)
 	hash_in_chunks(64, 0, 1);               /* nothing at all */
 }
 
+/* Asked for, the md5 of the bytes comes with the sha256, from one pass
+ * that resumes a file as it does for the sha256. */
+static void test_md5_in_the_same_pass(void **state)
+{
+	struct mb_err err = { 0 };
+	struct mb_hashpipe p;
+	char path[] = "/tmp/mbhp.XXXXXX", got[MB_SHA256_HEX];
+	int fd = mkstemp(path);
+	int64_t have = 3;
+	(void)state;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "abc", 3), 3);
+	assert_int_equal(mb_hashpipe_start(&p, 4096, fd, &have, MB_HASHPIPE_MD5, &err), 0);
+	assert_int_equal(mb_hashpipe_put(&p, "def", 3), 0);
+	assert_int_equal(mb_hashpipe_finish(&p, got), 0);
+	assert_string_equal(got, "bef57ec7f53a6d40beb640a780a639c83bc29ac8a9816f1fc6c5c6dcd93c4721");
+	assert_string_equal(p.md5, "e80b5017098950fc58aad83c8c14978e");
+	assert_int_equal(mb_hashpipe_start(&p, 4096, -1, NULL, 0, &err), 0);
+	assert_int_equal(mb_hashpipe_finish(&p, got), 0);
+	assert_string_equal(p.md5, "");
+	close(fd);
+	unlink(path);
+}
+
 static void test_abort_then_restart(void **state)
 {
 	struct mb_err err = { 0 };
@@ -67,11 +92,11 @@ static void test_abort_then_restart(void **state)
 	char want[MB_SHA256_HEX], got[MB_SHA256_HEX];
 	(void)state;
 
-	assert_int_equal(mb_hashpipe_start(&p, 1024, -1, NULL, false, &err), 0);
+	assert_int_equal(mb_hashpipe_start(&p, 1024, -1, NULL, 0, &err), 0);
 	mb_hashpipe_put(&p, b, 30000);
 	mb_hashpipe_abort(&p);
 	mb_hashpipe_abort(&p); /* twice is harmless */
-	assert_int_equal(mb_hashpipe_start(&p, 1024, -1, NULL, false, &err), 0);
+	assert_int_equal(mb_hashpipe_start(&p, 1024, -1, NULL, 0, &err), 0);
 	mb_hashpipe_put(&p, b, 50000);
 	assert_int_equal(mb_hashpipe_finish(&p, got), 0);
 	assert_int_equal(mb_sha256_buf(b, 50000, want, &err), 0);
@@ -112,7 +137,7 @@ static void write_through(size_t ring, size_t total, size_t have, size_t claim, 
 
 	assert_true(fd >= 0);
 	assert_int_equal(pwrite_all(fd, b, have, 0), 0);
-	assert_int_equal(mb_hashpipe_start(&p, ring, fd, &at, direct, &err), 0);
+	assert_int_equal(mb_hashpipe_start(&p, ring, fd, &at, direct ? MB_HASHPIPE_DIRECT : 0, &err), 0);
 	assert_int_equal(at, (int64_t)have);
 	for (off = have; off < total; off += chunk)
 		assert_int_equal(mb_hashpipe_put(&p, b + off, total - off < chunk ? total - off : chunk), 0);
@@ -162,7 +187,7 @@ static void test_abort_leaves_a_prefix(void **state)
 	(void)state;
 
 	assert_true(fd >= 0);
-	assert_int_equal(mb_hashpipe_start(&p, 2 << 20, fd, NULL, true, &err), 0);
+	assert_int_equal(mb_hashpipe_start(&p, 2 << 20, fd, NULL, MB_HASHPIPE_DIRECT, &err), 0);
 	assert_int_equal(mb_hashpipe_put(&p, b, 8 << 20), 0);
 	mb_hashpipe_abort(&p);
 	assert_int_equal(fstat(fd, &st), 0);
@@ -187,12 +212,12 @@ static void test_write_error_is_reported(void **state)
 	fd = open(path, O_RDONLY); /* every write fails: EBADF */
 	assert_true(fd >= 0);
 	/* small: only finish can tell */
-	assert_int_equal(mb_hashpipe_start(&p, 2 << 20, fd, NULL, true, &err), 0);
+	assert_int_equal(mb_hashpipe_start(&p, 2 << 20, fd, NULL, MB_HASHPIPE_DIRECT, &err), 0);
 	assert_int_equal(mb_hashpipe_put(&p, b, 1000), 0);
 	assert_int_equal(mb_hashpipe_finish(&p, got), -1);
 	assert_int_equal(errno, EBADF);
 	/* more than the ring: put stops taking bytes */
-	assert_int_equal(mb_hashpipe_start(&p, 2 << 20, fd, NULL, true, &err), 0);
+	assert_int_equal(mb_hashpipe_start(&p, 2 << 20, fd, NULL, MB_HASHPIPE_DIRECT, &err), 0);
 	for (i = 0; i < 64 && rc == 0; i++)
 		rc = mb_hashpipe_put(&p, b, 1 << 20);
 	assert_int_equal(rc, -1);
@@ -207,6 +232,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_digest_as_one_pass),
+		cmocka_unit_test(test_md5_in_the_same_pass),
 		cmocka_unit_test(test_abort_then_restart),
 		cmocka_unit_test(test_writes_the_file),
 		cmocka_unit_test(test_continues_a_file),

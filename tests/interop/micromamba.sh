@@ -1,0 +1,69 @@
+#!/bin/sh
+# Interop with micromamba (issue #19): a prefix mambaboot installed conda
+# packages into is one micromamba works on:
+#   - `micromamba list -p` shows mambaboot's packages, with their builds;
+#   - `micromamba install -p` of another package links only it (its
+#     dependencies are seen as installed), and `mambaboot verify` then
+#     passes (exit 0), naming that package's files as not mambaboot's;
+#   - `micromamba remove -p` of a package mambaboot installed removes its
+#     files and its conda-meta record.
+# Needs micromamba: MM, else `micromamba` on PATH; without one it prints
+# "SKIP" and exits 0 (../shared/peers/micromamba/build.sh builds 2.0.5 in
+# about 13 minutes).  Not part of `make test`.  Run from the source tree:
+#   MM=~/peers/bin/micromamba sh tests/interop/micromamba.sh
+set -u
+MB_ROOT=${MB_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+MB=${MB:-$MB_ROOT/mambaboot}
+SHARED=${SHARED:-$MB_ROOT/../shared}
+MM=${MM:-$(command -v micromamba || true)}
+if [ -z "$MM" ] || [ ! -x "$MM" ]; then
+	echo "SKIP: no micromamba (set MM=/path/to/micromamba or put it on PATH)"
+	exit 0
+fi
+export MB MB_ROOT SHARED
+. "$MB_ROOT/tests/lib.sh"
+export MAMBA_ROOT_PREFIX="$T_TMP/mmroot" CONDA_PKGS_DIRS="$T_TMP/mmpkgs"
+CH="$T_TMP/channel" P="$T_TMP/p" R="$T_TMP/r"
+mkdir -p "$R"
+python3 "$SHARED/peers/mkchannel.py" "$CH" 3 5 200 > /dev/null
+# synth001 depends on synth000; mambaboot installs both, from file:// URLs.
+for n in 000 001; do
+	f="$CH/linux-64/synth$n-1.0-0.tar.bz2"
+	printf 'name: synth%s\nversion: "1.0"\nkind: conda\nartifacts:\n  - url: file://%s\n    sha256: %s\n' \
+		"$n" "$f" "$(sha256sum "$f" | cut -d' ' -f1)" > "$R/synth$n.yaml"
+done
+printf 'depends: [synth000]\n' >> "$R/synth001.yaml"
+run_mb install --recipes "$R" --cache "$T_TMP/cache" --prefix "$P" synth001
+expect_rc "mambaboot installs synth000 and synth001" 0
+
+mm() { "$MM" "$@" > "$T_TMP/mm.out" 2> "$T_TMP/mm.err"; }
+if mm list -p "$P" --json && python3 - "$T_TMP/mm.out" <<'PY'
+import json, sys
+got = {(p["name"], p["version"], p["build_string"]) for p in json.load(open(sys.argv[1]))}
+sys.exit(0 if {("synth000", "1.0", "0"), ("synth001", "1.0", "0")} <= got else 1)
+PY
+then ok "micromamba list -p shows mambaboot's packages"
+else fail "micromamba list -p" "$(cat "$T_TMP/mm.out" "$T_TMP/mm.err" | tail -20)"; fi
+
+if mm install -y -p "$P" --offline --override-channels -c "file://$CH" synth002 &&
+	[ -f "$P/conda-meta/synth002-1.0-0.json" ] && [ -f "$P/bin/synth002" ]; then
+	ok "micromamba install -p links another package into the prefix"
+else
+	fail "micromamba install -p synth002" "$(cat "$T_TMP/mm.out" "$T_TMP/mm.err" | tail -20)"
+fi
+[ "$(awk '/^==> /{b=""} {b=b $0 "\n"} END{printf "%s", b}' "$P/conda-meta/history" | grep -c '^[-+].*synth00[01]-')" = 0 ] &&
+	ok "micromamba relinked none of mambaboot's packages" || fail "micromamba relinked" "$(cat "$P/conda-meta/history")"
+
+run_mb verify --prefix "$P"
+expect_rc "mambaboot verify passes beside micromamba's package" 0
+printf '%s\n' "$OUT" | grep -q "^foreign .*share/synth002/.*(synth002-1.0-0, not mambaboot's)" &&
+	! printf '%s\n' "$OUT" | grep -q "^foreign .*synth00[01]" &&
+	ok "verify names micromamba's files as not mambaboot's, and only those" || fail "verify's foreign files" "$OUT"
+
+if mm remove -y -p "$P" --offline synth001 && [ ! -e "$P/conda-meta/synth001-1.0-0.json" ] &&
+	[ ! -e "$P/bin/synth001" ] && [ -z "$(ls "$P/share/synth001" 2>/dev/null)" ]; then
+	ok "micromamba remove -p removes a package mambaboot installed: files and record"
+else
+	fail "micromamba remove -p synth001" "$(cat "$T_TMP/mm.out" "$T_TMP/mm.err" | tail -20)"
+fi
+done_testing
