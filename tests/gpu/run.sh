@@ -121,6 +121,31 @@ for f in "$CC_TGZ" "$MAMBA_TGZ"; do
 	ln -sf "../sha256/$sha" "$MIRROR/tree_sha256/$tree"
 done
 
+# ---- GPU_MODE=repro: is a CUDA build bit-reproducible? ----
+# causal-conv1d built twice, in two prefixes with two caches (so the second
+# is no cache hit), and the installed files compared.
+if [ "${GPU_MODE:-check}" = repro ]; then
+	for n in 1 2; do
+		say "repro: build $n of causal-conv1d into $WORK/r$n"
+		"$MB" install causal-conv1d --recipes "$RECIPES" --prefix "$WORK/r$n" --cache "$WORK/rc$n" \
+			--mirror "$MIRROR" --offline -j "$JOBS" > "$OUT/repro-$n.txt" 2>&1 ||
+			die "build $n failed: $(tail -n 3 "$OUT/repro-$n.txt")"
+		grep 'build step' "$OUT/repro-$n.txt" || true
+	done
+	say "repro: each installed file, by sha256"
+	(cd "$WORK/r1" && find lib -type f | grep -v '/RECORD$' | sort) | while read -r f; do
+		a=$(sha256sum < "$WORK/r1/$f" | cut -c1-16)
+		b=$(sha256sum < "$WORK/r2/$f" 2>/dev/null | cut -c1-16)
+		if [ "$a" = "$b" ]; then echo "same    $f"; else echo "differs $f ($a / $b)"; fi
+	done | tee "$OUT/repro.txt"
+	for n in 1 2; do
+		so=$(find "$WORK/r$n" -name 'causal_conv1d_cuda*.so' | head -n 1)
+		say "repro: $so: $(grep -a -o "$WORK/r$n[^[:cntrl:]]*" "$so" | sort -u | head -n 3 | tr '\n' ' ')"
+	done
+	"$MB" build-key causal-conv1d --recipes "$RECIPES" | head -n 1
+	exit 0
+fi
+
 # ---- plan and host checks ----
 say "plan mamba-host"
 "$MB" plan mamba-host --recipes "$RECIPES" | tee "$OUT/plan.txt"
