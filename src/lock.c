@@ -1,6 +1,7 @@
 /* The lock file (lock.h): reading, writing, and applying it to a recipe set. */
 #include "lock.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -82,7 +83,9 @@ static int read_entry(const char *path, const struct ynode *m, struct mb_lock *l
 	if (!url || !sha || !is_hex64(sha) || !known_source(source) || !index || !date)
 		return ynode_err(err, path, m,
 				 "a lock entry needs url, sha256 (64 hex digits), source (repodata, shards, pep691 or pep503), index and date; run 'mambaboot lock' again");
-	if (size && (strtoll(size, &end, 10) < 0 || *end))
+	errno = 0;
+	if (size && (!isdigit((unsigned char)size[0]) || strtoll(size, &end, 10) < 0 || *end ||
+		     errno == ERANGE))
 		return ynode_err(err, path, m, "'size' must be a non-negative integer");
 	if (mb_lock_find(lk, url))
 		return ynode_err(err, path, m, "a second entry for %s", url);

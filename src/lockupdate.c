@@ -145,7 +145,10 @@ static int fetch_to_tmp(struct run *r, const char *url, char **path)
 	*path = xasprintf("%s/mambaboot-index-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
 	if ((fd = mkstemp(*path)) < 0)
 		return mb_errno(r->err, MB_EFAIL, errno, "cannot create %s", *path);
-	sink.ctx = fdopen(fd, "w+");
+	if (!(sink.ctx = fdopen(fd, "w+"))) {
+		close(fd);
+		return mb_errno(r->err, MB_EFAIL, errno, "cannot open %s", *path);
+	}
 	rc = mb_fetch_get(&r->fo, url, NULL, &sink, r->err);
 	if (fclose(sink.ctx) != 0 && rc == 0)
 		rc = mb_errno(r->err, MB_EFAIL, errno, "cannot write %s", *path);
@@ -253,15 +256,17 @@ static int shard_lookup(struct run *r, struct want *w, const char *index_url,
 	int rc = name ? mb_shards_index_find(index->s, index->len, name, hash, &base, r->err) : 0;
 
 	free(name);
-	if (rc == -MB_EINPUT)
-		return bad_index(r, index_url);
-	if (rc <= 0)
-		return rc;
+	if (rc <= 0) {
+		free(base);
+		return rc == -MB_EINPUT ? bad_index(r, index_url) : rc;
+	}
 	url = shard_url(index_url, base, hash);
 	info(r, url, "reading shard");
 	rc = fetch_decoded(r, url, &shard);
-	if (rc == 0 && (rc = mb_shards_shard_find(shard.s, shard.len, w->a->filename, sha, &size,
-						  r->err)) == -MB_EINPUT)
+	if (rc == 1) /* the index names a shard the channel does not serve: no pin */
+		rc = 0;
+	else if (rc == 0 && (rc = mb_shards_shard_find(shard.s, shard.len, w->a->filename, sha,
+						       &size, r->err)) == -MB_EINPUT)
 		rc = bad_index(r, url);
 	if (rc == 1) /* the index, not the shard: a shard's URL changes with every new build */
 		rc = record(r, w, sha, size, "shards", index_url);

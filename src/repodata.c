@@ -110,6 +110,8 @@ static void key_done(struct mb_repodata_scan *s)
 	char *k, **hit;
 
 	s->x = X_COLON;
+	if (s->depth == 1 && s->key_long)
+		s->pkgs_key = false; /* a long key is neither "packages" nor "packages.conda" */
 	if (!s->key_collect || s->key_long)
 		return;
 	if (s->depth == 1) {

@@ -93,12 +93,25 @@ static char *attr_value(const char *p, const char *end, const char *name)
 }
 
 /* &amp; &lt; &gt; &quot; &#39; and &#NN; (ASCII) decoded in place. */
+/* "NNN;" of a numeric character reference: the code when it is ASCII (1 to
+ * 127), else 0; *end is left at the ';'. */
+static long ascii_entity(const char *s, char **end)
+{
+	long v = 0;
+	const char *p = s;
+
+	while (isdigit((unsigned char)*p) && p - s < 4)
+		v = v * 10 + (*p++ - '0');
+	*end = (char *)p;
+	return p > s && *p == ';' && v > 0 && v < 128 ? v : 0;
+}
+
 static void html_unescape(char *s)
 {
 	static const struct { const char *name; char c; } ents[] = {
 		{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' }, { "&#39;", '\'' },
 	};
-	char *o = s;
+	char *o = s, *end;
 	size_t i;
 
 	while (*s) {
@@ -108,10 +121,9 @@ static void html_unescape(char *s)
 		if (*s == '&' && i < sizeof ents / sizeof ents[0]) {
 			*o++ = ents[i].c;
 			s += strlen(ents[i].name);
-		} else if (s[0] == '&' && s[1] == '#' && isdigit((unsigned char)s[2]) &&
-			   strchr(s, ';') && atoi(s + 2) > 0 && atoi(s + 2) < 128) {
-			*o++ = (char)atoi(s + 2);
-			s = strchr(s, ';') + 1;
+		} else if (s[0] == '&' && s[1] == '#' && ascii_entity(s + 2, &end) > 0) {
+			*o++ = (char)ascii_entity(s + 2, &end);
+			s = end + 1;
 		} else {
 			*o++ = *s++;
 		}

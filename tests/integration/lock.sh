@@ -170,6 +170,14 @@ then ok "its entry: the shard's sha256, source shards, the shard index"; else fa
 	ok "only the one shard is read, not repodata.json" || fail "shard requests" "$(grep sharded "$W/logs/access.log")"
 run_mb fetch --recipes "$R" --cache "$T_TMP/c5" sharded
 expect_rc "the sharded lock entry verifies the download" 0
+# a shard that the index names but the channel does not serve pins nothing
+RS=$T_TMP/rs; mkdir -p "$RS"; cp "$R/sharded.yaml" "$RS/"
+mv "$SH/shards" "$SH/shards.gone"
+run_mb lock --recipes "$RS" sharded
+echo "# missing shard: exit $RC: $ERR"
+[ "$RC" -ne 0 ] && ! grep -qs 'sha256:' "$RS/lock.yaml" &&
+	ok "a shard the channel does not serve locks nothing" || fail "missing shard" "exit $RC" "$(cat "$RS/lock.yaml" 2>&1)"
+mv "$SH/shards.gone" "$SH/shards"
 head -c 20 "$SH/repodata_shards.msgpack.zst" > "$T_TMP/trunc" && cp "$T_TMP/trunc" "$SH/repodata_shards.msgpack.zst"
 cp "$L" "$T_TMP/lock.sharded"
 run_mb lock --recipes "$R" sharded
