@@ -411,8 +411,7 @@ static int unpack_init(struct unpack *u, const char *what, const char *dest, uns
 	u->flags = flags;
 	u->what = what;
 	u->err = err;
-	u->umask = umask(022);
-	umask(u->umask);
+	u->umask = mb_process_umask();
 	if ((rc = mb_la_open(&u->la, err)) < 0)
 		return rc;
 	return mb_wtree_open(&u->out, dest, true, err);
@@ -624,7 +623,7 @@ static void inflater_stop(struct inflater *f)
  * is more than one CPU to decode on; else NULL: use the inflater. */
 static struct mb_bz2par *bz2par_start(const char *path)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int cpus = mb_online_cpus();
 	unsigned threads = cpus > BZ2PAR_MAX_THREADS ? BZ2PAR_MAX_THREADS : (unsigned)cpus;
 	struct mb_bz2par *p = NULL;
 	struct mb_err err;
@@ -800,7 +799,7 @@ static int run_parts(const char *path, const char *dest, unsigned flags, int n,
 	atomic_int stop = 0;
 	int k, started = 0, rc = 0;
 
-	for (k = 0; k < n; k++) { /* all set up before any runs: unpack_init reads the umask */
+	for (k = 0; k < n; k++) {
 		struct part *p = &parts[k];
 		p->path = path;
 		p->first = bounds[k];

@@ -536,10 +536,7 @@ static int no_build_err(const struct run *r, const struct job *j)
 		     j->recipe->name, j->key.hex,
 		     why ? "what differs from the nearest one:" : "none of this recipe at all",
 		     why ? why : "");
-	for (char *p = r->err->msg; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
-	free(why);
+	free(why); /* mb_errf made the message one line */
 	return rc;
 }
 
@@ -953,7 +950,6 @@ static struct mb_unpack_item *start_unpacking(struct run *r)
 {
 	struct mb_unpack_item *items;
 	size_t i, k, n = 0;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	for (i = 0; i < r->plan.n_steps; i++)
 		if (changing(&r->jobs[i]) && r->jobs[i].recipe->kind == MB_KIND_CONDA)
@@ -970,7 +966,7 @@ static struct mb_unpack_item *start_unpacking(struct run *r)
 	}
 	r->unpack_at = 0;
 	mb_unpackq_start(&r->unpackq, &r->cache, items, n,
-			 r->o->jobs > 0 ? r->o->jobs : cpus > 0 ? (int)cpus : 1);
+			 r->o->jobs > 0 ? r->o->jobs : mb_online_cpus());
 	return items;
 }
 

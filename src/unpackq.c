@@ -10,7 +10,7 @@
 static void *work(void *arg)
 {
 	struct mb_unpackq *q = arg;
-	struct mb_err ignored;
+	struct mb_err ignored = { 0 };
 	size_t i;
 
 	pthread_mutex_lock(&q->mu);
@@ -32,6 +32,7 @@ void mb_unpackq_start(struct mb_unpackq *q, const struct mb_cache *cache,
 {
 	int want = jobs > 1 ? (n < (size_t)jobs ? (int)n : jobs) : 0;
 
+	mb_process_umask(); /* read before the workers start (util.h) */
 	q->cache = cache;
 	q->items = items;
 	q->n = n;

@@ -4,6 +4,8 @@
 #include <jansson.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -354,4 +356,28 @@ int json_read_whole(const char *path, size_t max, int code, json_t **out, struct
 		rc = mb_errf(err, code, "%s:%d: %s", path, je.line, je.text);
 	free(text);
 	return rc;
+}
+
+/* A cache of the process's umask: it is the process's own attribute, never
+ * changed by mambaboot, and reading it means setting it. */
+static pthread_once_t umask_once = PTHREAD_ONCE_INIT;
+static mode_t umask_value;
+
+static void read_umask(void)
+{
+	umask_value = umask(022);
+	umask(umask_value);
+}
+
+mode_t mb_process_umask(void)
+{
+	pthread_once(&umask_once, read_umask);
+	return umask_value;
+}
+
+int mb_online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }

@@ -2,6 +2,8 @@
 #ifndef MB_UTIL_H
 #define MB_UTIL_H
 
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -67,6 +69,14 @@ int read_file(const char *path, size_t max, char **buf, size_t *len, struct mb_e
  * buffer (json_loadb): json_load_file reads a character at a time, through
  * stdio's locked getc.  A file that cannot be read is MB_EFAIL (MB_EINPUT
  * when missing), one that does not parse is `code`, "PATH:LINE: why". */
+/* The process's umask, read once (umask(2) can only be read by setting
+ * it: two threads doing that at once could leave 022 behind).  The first
+ * call must come before any thread that creates files is started. */
+mode_t mb_process_umask(void);
+
+/* Online CPUs, 1 to 64. */
+int mb_online_cpus(void);
+
 struct json_t;
 int json_read_whole(const char *path, size_t max, int code, struct json_t **out,
 		    struct mb_err *err);

@@ -820,12 +820,6 @@ static int unpack_wheel(void *ctx, const char *dir, struct mb_err *err)
 	return rc;
 }
 
-static int online_cpus(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 && n < 64 ? (int)n : 1;
-}
-
 /* ---- installing from the entry ---- */
 
 static int strcasecmp_ascii(const char *a, const char *b)
@@ -1385,8 +1379,7 @@ int mb_wheel_install(const struct mb_stage_ctx *ctx, const char *wheel, const ch
 	size_t i;
 	int rc;
 
-	in.umask = umask(022);
-	umask(in.umask);
+	in.umask = mb_process_umask();
 	if (!ctx->python_xy || !ctx->python_exe)
 		return mb_errf(err, MB_EINPUT, "%s: a wheel needs a python recipe in the plan", filename);
 	if (!ctx->cache)
@@ -1397,7 +1390,7 @@ int mb_wheel_install(const struct mb_stage_ctx *ctx, const char *wheel, const ch
 	job.wheel = wheel;
 	job.dist = in.name.dist;
 	job.umask = in.umask;
-	job.jobs = ctx->jobs < online_cpus() ? ctx->jobs : online_cpus();
+	job.jobs = ctx->jobs < mb_online_cpus() ? ctx->jobs : mb_online_cpus();
 	job.made = &in.m;
 	in.jobs = job.jobs;
 	entry = mb_cache_unpacked(ctx->cache, sha256, unpack_wheel, &job, err);
