@@ -136,7 +136,7 @@ static void log_sink(void *ctx, const char *buf, size_t n)
 	struct log *l = ctx;
 	size_t i;
 
-	if (write(l->fd, buf, n) < 0)
+	if (write_all(l->fd, buf, n) < 0)
 		(void)0; /* a full disk shows up in the build itself */
 	for (i = 0; i < n; i++) {
 		if (buf[i] != '\n') {

@@ -36,9 +36,10 @@ static int manifest_line(const char *line, struct mb_build_manifest *m, struct m
 		m->embeds_prefix = strcmp(line + 14, "no") != 0;
 		m->binary_prefix = strcmp(line + 14, "binary") == 0;
 	} else if (sscanf(line, "file %64s %lld %255s", sha, &size, name) == 3) {
-		struct mb_build_file *f = VEC_PUSH(m->files, m->n, m->cap);
+		struct mb_build_file *f;
 		if (!is_hex64(sha) || strchr(name, '/') || name[0] == '.' || size < 0)
 			return mb_errf(err, MB_EINTEGRITY, "build manifest: bad entry '%.200s'", line);
+		f = VEC_PUSH(m->files, m->n, m->cap); /* only whole entries: free() reads them */
 		f->name = xstrdup(name);
 		memcpy(f->sha256, sha, 65);
 		f->size = size;
@@ -330,8 +331,10 @@ int mb_buildcache_fetch(const struct mb_fetch_opts *fo, const char *key, const c
 			rc = 1;
 		}
 	}
-	if (rc == 0)
-		*entry = mb_buildcache_entry(fo->cache, key);
+	/* The entry now in place: a racing twin's, or one already there that
+	 * this prefix cannot use (then there is none: build). */
+	if (rc == 0 && !(*entry = mb_buildcache_find(fo->cache, key, prefix)))
+		rc = 1;
 	return rc;
 }
 

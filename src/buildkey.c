@@ -114,17 +114,25 @@ static char *record_text(const struct mb_build_inputs *in)
 	size_t i;
 	bool cuda = mb_recipe_depends_on(r, "cuda");
 
-	sbuf_printf(&b, "mambaboot-build-record 1\nrecipe %s %s\n", r->name, r->version);
+	/* Free-form strings are escaped: a newline in one cannot forge a line. */
+	sbuf_printf(&b, "mambaboot-build-record 1\nrecipe %s ", r->name);
+	put_escaped(&b, r->version);
+	sbuf_puts(&b, "\n");
 	put_line(&b, "platform", in->platform ? in->platform : "-");
 	put_line(&b, "glibc", in->glibc ? in->glibc : "-");
 	put_line(&b, "cuda_arch", cuda && in->cuda_arch ? in->cuda_arch : "-");
 	sbuf_printf(&b, "source_date_epoch %lld\n", (long long)(r->source_date_epoch >= 0
 			? r->source_date_epoch : MB_DEFAULT_SOURCE_DATE_EPOCH));
 	put_source(&b, r);
-	for (i = 0; i < r->n_patches; i++)
-		sbuf_printf(&b, "patch %s %s\n", r->patches[i].path, r->patches[i].sha256);
+	for (i = 0; i < r->n_patches; i++) {
+		sbuf_puts(&b, "patch ");
+		put_escaped(&b, r->patches[i].path);
+		sbuf_printf(&b, " %s\n", r->patches[i].sha256);
+	}
 	for (i = 0; i < r->n_env; i++) {
-		sbuf_printf(&b, "env %s=", r->env[i].key);
+		sbuf_puts(&b, "env ");
+		put_escaped(&b, r->env[i].key);
+		sbuf_puts(&b, "=");
 		put_escaped(&b, r->env[i].value);
 		sbuf_puts(&b, "\n");
 	}

@@ -54,6 +54,8 @@ static int header(const struct mb_owned_file *f, const char *target, int64_t mti
 	int rc;
 
 	memset(hdr, 0, BLOCK);
+	if (f->type == MB_OWNED_FILE && (uint64_t)f->size > 077777777777ull) /* 11 octal digits */
+		return mb_errf(err, MB_EINPUT, "%s: over 8 GiB, too big for ustar", f->path);
 	if ((rc = split_name(f->path, hdr, err)) < 0)
 		return rc;
 	put_octal(hdr + 100, 8, f->type == MB_OWNED_DIR && !(f->mode & 0777) ? 0755 : f->mode & 07777);

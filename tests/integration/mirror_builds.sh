@@ -44,4 +44,8 @@ expect_err "mirror verify: a tampered build is exit 4" 4 "bad"
 case $OUT in *"builds/$key"*) ok "naming the build" ;; *) fail "verify output" "$OUT" ;; esac
 run_mb install demo --recipes "$M/recipes" --mirror "$M" --offline --prefix "$T_TMP/p3" --cache "$T_TMP/c3"
 expect_err "installing the tampered build: exit 4" 4 "sha256"
+# a manifest line that names no valid file (a hostile mirror): one error line
+printf 'file %s 10 ../escape\n' "$sha" >> "$M/builds/$key/manifest"
+run_mb install demo --recipes "$M/recipes" --mirror "$M" --offline --prefix "$T_TMP/p6" --cache "$T_TMP/c6"
+expect_err "a build manifest with a bad entry: exit 4, no crash" 4 "build manifest: bad entry"
 done_testing
