@@ -592,6 +592,12 @@ static int install_cached(const struct mb_stage_ctx *ctx, const struct mb_recipe
 	if (rc == 0 && (rc = mb_build_manifest_parse(text, &m, err)) == 0) {
 		if ((rc = mb_buildcache_check(entry, &m, err)) == 0)
 			rc = install_entry(ctx, r, entry, &m, owned, err);
+		else if (rc == -MB_EINTEGRITY && ctx->cache &&
+			 mb_buildcache_discard(ctx->cache, entry) == 0) {
+			size_t n = strlen(err->msg);
+			snprintf(err->msg + n, sizeof err->msg - n,
+				 "; the damaged build was removed from the cache: run again to build it");
+		}
 		mb_build_manifest_free(&m);
 	}
 	if (rc == 0) {

@@ -249,18 +249,40 @@ static int fetch_files(const struct mb_fetch_opts *fo, const char *mirror, const
 	return rc;
 }
 
-/* Rename a whole entry made in tmp into place: a racing twin is as good. */
+/* Rename a whole entry made in tmp into place: a racing twin is as good.
+ * Its files were synced as they were added (add_output), the directory
+ * is synced before the rename and the parent after it, so that a crash
+ * leaves either no entry or a whole one. */
 static int publish(const struct mb_cache *cache, const char *tmp, const char *key,
 		   struct mb_err *err)
 {
-	char *entry = mb_buildcache_entry(cache, key);
-	int rc = 0;
+	char *entry = mb_buildcache_entry(cache, key), *parent = NULL;
+	int rc = fsync_path(tmp, err);
 
-	if (mkdir_parents(entry, err) < 0)
+	if (rc == 0 && mkdir_parents(entry, err) < 0)
 		rc = -err->code;
-	else if (rename(tmp, entry) < 0 && errno != EEXIST && errno != ENOTEMPTY)
+	else if (rc == 0 && rename(tmp, entry) < 0 && errno != EEXIST && errno != ENOTEMPTY)
 		rc = mb_errno(err, MB_EFAIL, errno, "cannot store %s in the cache", entry);
+	if (rc == 0) {
+		parent = xstrdup(entry);
+		*strrchr(parent, '/') = '\0';
+		rc = fsync_path(parent, err);
+	}
+	free(parent);
 	free(entry);
+	return rc;
+}
+
+/* A damaged entry would fail every later install the same way: it is
+ * moved out of the way (atomically, then deleted), so that the next run
+ * builds or fetches it again. */
+int mb_buildcache_discard(const struct mb_cache *cache, const char *entry)
+{
+	char *tmp = xasprintf("%s/tmp/discard-%ld", cache->dir, (long)getpid());
+	int rc = mkdir_parents(tmp, NULL) == 0 && rename(entry, tmp) == 0 ? 0 : -MB_EFAIL;
+
+	remove_tree(rc == 0 ? tmp : entry, NULL);
+	free(tmp);
 	return rc;
 }
 
@@ -377,8 +399,10 @@ static int add_output(struct mb_build_manifest *m, const char *dir, const char *
 	struct mb_build_file *f = VEC_PUSH(m->files, m->n, m->cap);
 	char *path = path_join(dir, name);
 	struct stat st;
-	int rc = mb_sha256_file(path, f->sha256, err);
+	int rc = fsync_path(path, err); /* on disk before the entry is published */
 
+	if (rc == 0)
+		rc = mb_sha256_file(path, f->sha256, err);
 	f->name = xstrdup(name);
 	f->size = rc == 0 && stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
 	free(path);

@@ -49,6 +49,8 @@ char *mb_buildcache_entry(const struct mb_cache *cache, const char *key);
  * output whose binaries embed a prefix path shorter than `prefix` is not
  * (it is rebuilt); text is relocated (mb_buildcache_relocate). */
 char *mb_buildcache_find(const struct mb_cache *cache, const char *key, const char *prefix);
+/* Removes a damaged local entry, so that the next run builds it again. */
+int mb_buildcache_discard(const struct mb_cache *cache, const char *entry);
 
 /* Copy the entry of `key` from the first of fo->mirrors that has it into
  * the local cache, every file verified against its manifest (other bytes:

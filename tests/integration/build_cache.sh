@@ -57,6 +57,20 @@ expect_rc "a second prefix installs from the build cache" 0
 run_mb verify --prefix "$T_TMP/p2"
 expect_rc "what the hit installed is owned and verifies" 0
 
+# A damaged local entry (torn by a crash, a bad disk) fails once with exit
+# 4 and is removed, so the next run builds it again instead of failing.
+cp -a "$T_TMP/c1" "$T_TMP/cd"
+printf 'X' | dd of="$T_TMP/cd/builds/$key/files.tar" bs=1 seek=700 conv=notrunc 2> /dev/null
+inst "$T_TMP/pd" "$T_TMP/cd"
+expect_err "a damaged cached build: exit 4" 4 "removed from the cache: run again"
+[ ! -e "$T_TMP/cd/builds/$key" ] && [ ! -e "$T_TMP/pd/bin/greet" ] &&
+	ok "the entry is gone and nothing was installed" || fail "damaged entry" "$(ls "$T_TMP/cd/builds" "$T_TMP/pd/bin" 2>&1)"
+n=$(builds)
+inst "$T_TMP/pd" "$T_TMP/cd"
+expect_rc "the next run builds it again" 0
+[ "$(builds)" = $((n + 1)) ] && [ "$("$T_TMP/pd/bin/greet")" = patched ] && [ -f "$T_TMP/cd/builds/$key/manifest" ] &&
+	ok "built once more, installed and kept" || fail "rebuild" "$(builds) $OUT"
+
 # Every input changes the key: the install then misses (--no-build: exit 5 naming it).
 miss() { # NAME WANTED_LINE
 	inst "$T_TMP/pm" "$T_TMP/c1" --no-build
