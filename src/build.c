@@ -585,11 +585,9 @@ static int install_cached(const struct mb_stage_ctx *ctx, const struct mb_recipe
 			  const char *entry, struct mb_owned *owned, struct mb_err *err)
 {
 	struct mb_build_manifest m;
-	char *path = path_join(entry, "manifest"), *text = NULL;
-	size_t len;
-	int rc = read_file(path, 1u << 20, &text, &len, err);
+	int rc = mb_buildcache_read_manifest(entry, &m, err);
 
-	if (rc == 0 && (rc = mb_build_manifest_parse(text, &m, err)) == 0) {
+	if (rc == 0) {
 		if ((rc = mb_buildcache_check(entry, &m, err)) == 0)
 			rc = install_entry(ctx, r, entry, &m, owned, err);
 		else if (rc == -MB_EINTEGRITY && ctx->cache &&
@@ -607,8 +605,6 @@ static int install_cached(const struct mb_stage_ctx *ctx, const struct mb_recipe
 		mb_emit(ctx->ev, &e);
 		free(msg);
 	}
-	free(text);
-	free(path);
 	return rc < 0 ? mb_err_wrap(err, "%s: the cached build", r->name) : 0;
 }
 

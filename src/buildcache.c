@@ -95,7 +95,7 @@ static char *manifest_text(const struct mb_build_manifest *m)
 	return sbuf_steal(&b);
 }
 
-static int read_manifest(const char *entry, struct mb_build_manifest *m, struct mb_err *err)
+int mb_buildcache_read_manifest(const char *entry, struct mb_build_manifest *m, struct mb_err *err)
 {
 	char *path = path_join(entry, "manifest"), *text = NULL;
 	size_t len;
@@ -145,7 +145,7 @@ char *mb_buildcache_find(const struct mb_cache *cache, const char *key, const ch
 	char *entry = mb_buildcache_entry(cache, key);
 	struct mb_build_manifest m;
 	struct mb_err err;
-	bool ok = read_manifest(entry, &m, &err) == 0;
+	bool ok = mb_buildcache_read_manifest(entry, &m, &err) == 0;
 
 	if (ok) {
 		ok = usable_in(&m, prefix);

@@ -44,6 +44,9 @@ int mb_build_manifest_parse(const char *text, struct mb_build_manifest *m, struc
 void mb_build_manifest_free(struct mb_build_manifest *m);
 
 char *mb_buildcache_entry(const struct mb_cache *cache, const char *key);
+/* The manifest of the entry at `entry` (a directory), parsed. */
+int mb_buildcache_read_manifest(const char *entry, struct mb_build_manifest *m,
+				struct mb_err *err);
 
 /* The local entry of `key`, usable in `prefix`: its path, or NULL.  An
  * output whose binaries embed a prefix path shorter than `prefix` is not
