@@ -122,15 +122,18 @@ for f in "$CC_TGZ" "$MAMBA_TGZ"; do
 done
 
 # ---- GPU_MODE=repro: is a CUDA build bit-reproducible? ----
-# causal-conv1d built twice, in two prefixes with two caches (so the second
-# is no cache hit), and the installed files compared.
+# causal-conv1d built twice into the same prefix path (as two cluster nodes
+# with one prefix path would), each with its own cache (so the second is no
+# cache hit), the first moved aside before the second; then the installed
+# files compared.  Other paths: tests/gpu/nvcc-repro.sh (no GPU needed).
 if [ "${GPU_MODE:-check}" = repro ]; then
 	for n in 1 2; do
-		say "repro: build $n of causal-conv1d into $WORK/r$n"
-		"$MB" install causal-conv1d --recipes "$RECIPES" --prefix "$WORK/r$n" --cache "$WORK/rc$n" \
+		say "repro: build $n of causal-conv1d into $WORK/r"
+		"$MB" install causal-conv1d --recipes "$RECIPES" --prefix "$WORK/r" --cache "$WORK/rc$n" \
 			--mirror "$MIRROR" --offline -j "$JOBS" > "$OUT/repro-$n.txt" 2>&1 ||
 			die "build $n failed: $(tail -n 3 "$OUT/repro-$n.txt")"
 		grep 'build step' "$OUT/repro-$n.txt" || true
+		mv "$WORK/r" "$WORK/r$n"
 	done
 	say "repro: each installed file, by sha256"
 	(cd "$WORK/r1" && find lib -type f | grep -v '/RECORD$' | sort) | while read -r f; do
@@ -140,8 +143,10 @@ if [ "${GPU_MODE:-check}" = repro ]; then
 	done | tee "$OUT/repro.txt"
 	for n in 1 2; do
 		so=$(find "$WORK/r$n" -name 'causal_conv1d_cuda*.so' | head -n 1)
-		say "repro: $so: $(grep -a -o "$WORK/r$n[^[:cntrl:]]*" "$so" | sort -u | head -n 3 | tr '\n' ' ')"
+		say "repro: $so: $(grep -a -o "$WORK/r/[^[:cntrl:]]*" "$so" | sort -u | head -n 3 | tr '\n' ' ')"
 	done
+	say "repro: the kept wheels (the build cache's outputs)"
+	sha256sum "$WORK"/rc[12]/builds/*/*.whl | tee -a "$OUT/repro.txt"
 	"$MB" build-key causal-conv1d --recipes "$RECIPES" | head -n 1
 	exit 0
 fi
