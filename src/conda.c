@@ -944,6 +944,7 @@ size_t mb_conda_gone(const struct mb_prefix *p, struct mb_state_recipe *r, char 
 		if (r->files.v[i].type == MB_OWNED_FILE && is_record(r->files.v[i].path) &&
 		    !in_prefix_exists(p->path, r->files.v[i].path))
 			*VEC_PUSH(*gone, n, cap) = xstrdup(r->files.v[i].path);
+	r->removed_elsewhere = n > 0;
 	return n;
 }
 
@@ -958,7 +959,8 @@ void mb_conda_gone_free(char **gone, size_t n)
 
 /* "conda-forge/linux-64::name-version-build" for each conda artifact of s
  * (with `asked`, only each recipe's first: the package it asks for), as
- * conda names a package in its history. */
+ * conda names a package in its history; none of a recipe another tool
+ * removed packages of (that tool wrote their "-" lines). */
 static void dists(const struct mb_state *s, bool asked, char ***out, size_t *n)
 {
 	static const char anaconda[] = "https://conda.anaconda.org/";
@@ -968,7 +970,7 @@ static void dists(const struct mb_state *s, bool asked, char ***out, size_t *n)
 	*n = 0;
 	for (i = 0; i < s->n_recipes; i++) {
 		size_t n_art = s->recipes[i].n_artifacts;
-		if (strcmp(s->recipes[i].kind, "conda") != 0)
+		if (strcmp(s->recipes[i].kind, "conda") != 0 || s->recipes[i].removed_elsewhere)
 			continue;
 		for (k = 0; k < (asked && n_art ? 1 : n_art); k++) {
 			const struct mb_state_artifact *a = &s->recipes[i].artifacts[k];

@@ -69,6 +69,10 @@ mb install synth001
 expect_rc "install again" 0
 [ -f "$P/conda-meta/synth001-1.0-0.json" ] && [ -f "$P/bin/synth001" ] &&
 	ok "install puts the removed package back" || fail "install after the removal" "$OUT" "$(ls -R "$P" | head -20)"
+last_block() { awk '/^==> /{b=""} {b=b $0 "\n"} END{printf "%s", b}' "$1/conda-meta/history"; }
+last_block "$P" | grep -qx -- "+file://$CH/linux-64::synth001-1.0-0" &&
+	last_block "$P" | grep -qx -- "# update specs: \['synth001'\]" &&
+	ok "the history records synth001 linked again" || fail "history after install" "$(last_block "$P")"
 run_mb verify --prefix "$P"
 expect_rc "verify passes after it" 0
 printf '%s\n' "$OUT" | grep -q "removed" && fail "still removed after install" "$OUT" || ok "nothing removed after install"
@@ -80,8 +84,9 @@ expect_rc "remove forgets a package another tool removed" 0
 [ ! -e "$P/conda-meta/synth000-1.0-0.json" ] && [ ! -e "$P/bin/synth000" ] &&
 	! grep -q synth00 "$P/.mambaboot/state.json" && ok "the state forgets synth001, and synth000 with it" ||
 	fail "remove after the removal" "$(cat "$P/.mambaboot/state.json")"
-tail -n 4 "$P/conda-meta/history" | grep -qx -- "-file://$CH/linux-64::synth000-1.0-0" &&
-	ok "the history records synth000's removal" || fail "history after remove" "$(tail -n 6 "$P/conda-meta/history")"
+last_block "$P" | grep -qx -- "-file://$CH/linux-64::synth000-1.0-0" &&
+	! last_block "$P" | grep -q "::synth001-" &&
+	ok "the history records synth000's removal, not synth001's again" || fail "history after remove" "$(last_block "$P")"
 run_mb verify --prefix "$P"
 expect_rc "verify passes after remove" 0
 done_testing
