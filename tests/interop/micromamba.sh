@@ -83,7 +83,9 @@ expect_rc "mambaboot list works after micromamba remove" 0
 printf '%s\n' "$OUT" | grep -q "^  synth001 .*(removed by another tool: conda-meta/synth001-1.0-0.json)$" &&
 	ok "mambaboot list marks synth001 as removed by another tool" || fail "mambaboot list" "$OUT"
 run_mb install --recipes "$R" --cache "$T_TMP/cache" --prefix "$P" synth001
-expect_rc "mambaboot install puts synth001 back" 0
+expect_rc "mambaboot install after micromamba remove" 0
+[ -f "$P/conda-meta/synth001-1.0-0.json" ] && [ -f "$P/bin/synth001" ] &&
+	ok "mambaboot install puts synth001 back" || fail "synth001 not back" "$OUT" "$(ls "$P/conda-meta")"
 if mm list -p "$P" --json && python3 - "$T_TMP/mm.out" <<'PY'
 import json, sys
 got = {p["name"] for p in json.load(open(sys.argv[1]))}
