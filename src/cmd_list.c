@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "commands.h"
+#include "conda.h"
 #include "prefix.h"
 #include "util.h"
 
@@ -17,6 +18,32 @@ static long long owned_bytes(const struct mb_state_recipe *r)
 	return total;
 }
 
+/* The records of r's conda packages another tool removed (micromamba
+ * remove -p), as a JSON array. */
+static json_t *removed_json(const struct mb_prefix *p, struct mb_state_recipe *r)
+{
+	json_t *a = json_array();
+	char **gone;
+	size_t n = mb_conda_gone(p, r, &gone), i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_string(gone[i]));
+	mb_conda_gone_free(gone, n);
+	return a;
+}
+
+/* "  (removed by another tool: conda-meta/x.json)", or "". */
+static void print_removed(const struct mb_prefix *p, struct mb_state_recipe *r)
+{
+	char **gone;
+	size_t n = mb_conda_gone(p, r, &gone), i;
+
+	for (i = 0; i < n; i++)
+		printf("%s%s", i ? ", " : "  (removed by another tool: ", gone[i]);
+	printf("%s\n", n ? ")" : "");
+	mb_conda_gone_free(gone, n);
+}
+
 static json_t *list_json(const struct mb_prefix *p)
 {
 	json_t *doc = json_object(), *req = json_array(), *recs = json_array();
@@ -25,7 +52,7 @@ static json_t *list_json(const struct mb_prefix *p)
 	for (i = 0; i < p->state.n_requested; i++)
 		json_array_append_new(req, json_string(p->state.requested[i].name));
 	for (i = 0; i < p->state.n_recipes; i++) {
-		const struct mb_state_recipe *r = &p->state.recipes[i];
+		struct mb_state_recipe *r = &p->state.recipes[i];
 		json_t *o;
 		if (mb_state_recipe_generated(r))
 			continue;
@@ -35,6 +62,7 @@ static json_t *list_json(const struct mb_prefix *p)
 		json_object_set_new(o, "kind", json_string(r->kind));
 		json_object_set_new(o, "files", json_integer((json_int_t)r->files.n));
 		json_object_set_new(o, "size", json_integer(owned_bytes(r)));
+		json_object_set_new(o, "removed_by_another_tool", removed_json(p, r));
 		json_array_append_new(recs, o);
 	}
 	json_object_set_new(doc, "prefix", json_string(p->path));
@@ -55,12 +83,13 @@ static void list_text(const struct mb_prefix *p)
 		printf("%s%s", i ? ", " : " (requested: ", p->state.requested[i].name);
 	printf("%s\n", p->state.n_requested ? ")" : "");
 	for (i = 0; i < p->state.n_recipes; i++) {
-		const struct mb_state_recipe *r = &p->state.recipes[i];
+		struct mb_state_recipe *r = &p->state.recipes[i];
 		if (mb_state_recipe_generated(r))
 			continue;
 		ui_size(owned_bytes(r), size, sizeof size);
-		printf("  %-24s %-20s %-8s %6zu files  %s\n", r->name, r->version, r->kind,
+		printf("  %-24s %-20s %-8s %6zu files  %s", r->name, r->version, r->kind,
 		       r->files.n, size);
+		print_removed(p, r);
 	}
 }
 
@@ -96,7 +125,8 @@ const struct mb_cmd cmd_list = {
 	"usage: mambaboot list --prefix DIR [--json]\n"
 	"\n"
 	"List the recipes installed in DIR (version, kind, files, size) and the\n"
-	"requested targets.\n"
+	"requested targets.  A conda package another tool removed (micromamba\n"
+	"remove) is named after its recipe: `install` puts it back.\n"
 	"\n"
 	"Options:\n"
 	"  -p, --prefix DIR      the prefix\n"

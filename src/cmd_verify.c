@@ -8,13 +8,33 @@
 struct report {
 	json_t *problems; /* with --json */
 	json_t *foreign;  /* with --json */
+	json_t *removed;  /* with --json */
 };
+
+/* A conda package of `recipe` another tool removed: no failure, but what
+ * to do about it. */
+static void on_removed(struct report *rep, const char *recipe, const char *record)
+{
+	if (rep->removed) {
+		json_t *o = json_object();
+		json_object_set_new(o, "recipe", json_string(recipe));
+		json_object_set_new(o, "record", json_string(record));
+		json_array_append_new(rep->removed, o);
+		return;
+	}
+	printf("%-9s %s (%s: another tool removed this conda package; 'mambaboot install' "
+	       "puts it back, 'mambaboot remove %s' forgets it)\n", "removed", record, recipe, recipe);
+}
 
 static void on_problem(void *ctx, const char *recipe, const char *path, enum mb_problem pr)
 {
 	struct report *rep = ctx;
 	const char *what = pr == MB_PROBLEM_MISSING ? "missing" : "modified";
 
+	if (pr == MB_PROBLEM_REMOVED) {
+		on_removed(rep, recipe, path);
+		return;
+	}
 	if (rep->problems) {
 		json_t *o = json_object();
 		json_object_set_new(o, "recipe", json_string(recipe));
@@ -49,6 +69,9 @@ static int print_summary(const struct mb_opts *opts, struct report *rep,
 	if (!opts->json) {
 		printf("%zu files checked: %zu modified, %zu missing", c->checked, c->modified,
 		       c->missing);
+		if (c->removed_packages)
+			printf("; %zu conda package%s removed by another tool (%zu files)",
+			       c->removed_packages, c->removed_packages == 1 ? "" : "s", c->removed);
 		if (n_foreign)
 			printf("; %zu files of other tools' conda packages", n_foreign);
 		printf("\n");
@@ -59,7 +82,8 @@ static int print_summary(const struct mb_opts *opts, struct report *rep,
 	json_object_set_new(doc, "checked", json_integer((json_int_t)c->checked));
 	json_object_set_new(doc, "problems", rep->problems);
 	json_object_set_new(doc, "foreign", rep->foreign);
-	rep->problems = rep->foreign = NULL;
+	json_object_set_new(doc, "removed", rep->removed);
+	rep->problems = rep->foreign = rep->removed = NULL;
 	rc = cli_print_json(doc, err);
 	json_decref(doc);
 	return rc;
@@ -67,7 +91,8 @@ static int print_summary(const struct mb_opts *opts, struct report *rep,
 
 static int run(struct mb_opts *opts, struct mb_err *err)
 {
-	struct report rep = { opts->json ? json_array() : NULL, opts->json ? json_array() : NULL };
+	struct report rep = { opts->json ? json_array() : NULL, opts->json ? json_array() : NULL,
+			      opts->json ? json_array() : NULL };
 	struct mb_verify_counts counts;
 	size_t n_foreign = 0;
 	struct mb_events ev;
@@ -92,6 +117,7 @@ static int run(struct mb_opts *opts, struct mb_err *err)
 	}
 	json_decref(rep.problems);
 	json_decref(rep.foreign);
+	json_decref(rep.removed);
 	return rc;
 }
 
@@ -104,7 +130,9 @@ const struct mb_cmd cmd_verify = {
 	"Re-hash every file the installed recipes own and report those that are\n"
 	"modified or missing; exit 4 if any.  The files of conda packages another\n"
 	"tool linked (conda-meta records no recipe owns) are named as foreign,\n"
-	"not mambaboot's: no failure.\n"
+	"not mambaboot's: no failure.  A recipe's conda package whose conda-meta\n"
+	"record another tool removed (micromamba remove) is named as removed, and\n"
+	"its missing files are no failure either; `install` puts it back.\n"
 	"\n"
 	"Options:\n"
 	"  -p, --prefix DIR      the prefix\n"

@@ -884,30 +884,98 @@ int mb_conda_post_link(const struct mb_stage_ctx *ctx, const struct mb_owned *ow
 	return rc;
 }
 
+/* ---- packages another tool removed ---- */
+
+/* The length of a package file name without its .tar.bz2 or .conda. */
+static size_t dist_len(const char *filename)
+{
+	static const char *const exts[] = { ".tar.bz2", ".conda" };
+	size_t len = strlen(filename), e;
+
+	for (e = 0; e < 2; e++)
+		if (len > strlen(exts[e]) && !strcmp(filename + len - strlen(exts[e]), exts[e]))
+			len -= strlen(exts[e]);
+	return len;
+}
+
+static bool in_prefix_exists(const char *prefix, const char *rel)
+{
+	char *full = path_join(prefix, rel);
+	struct stat st;
+	bool there = lstat(full, &st) == 0;
+
+	free(full);
+	return there;
+}
+
+/* The common case, without reading the file list: every artifact's file
+ * name (name-version-build) names a record that is there. */
+static bool records_by_filename(const char *prefix, const struct mb_state_recipe *r)
+{
+	size_t k;
+
+	for (k = 0; k < r->n_artifacts; k++) {
+		const char *f = r->artifacts[k].filename;
+		char *rel = xasprintf("conda-meta/%.*s.json", (int)dist_len(f), f);
+		bool there = in_prefix_exists(prefix, rel);
+		free(rel);
+		if (!there)
+			return false;
+	}
+	return r->n_artifacts > 0;
+}
+
+static bool is_record(const char *path)
+{
+	return !strncmp(path, "conda-meta/", 11) && !strchr(path + 11, '/') &&
+	       str_endswith(path, ".json");
+}
+
+size_t mb_conda_gone(const struct mb_prefix *p, struct mb_state_recipe *r, char ***gone)
+{
+	struct mb_err err = { 0 };
+	size_t i, n = 0, cap = 0;
+
+	*gone = NULL;
+	if (strcmp(r->kind, "conda") != 0 || records_by_filename(p->path, r) ||
+	    mb_prefix_load_files(p, r, &err) < 0)
+		return 0;
+	for (i = 0; i < r->files.n; i++)
+		if (r->files.v[i].type == MB_OWNED_FILE && is_record(r->files.v[i].path) &&
+		    !in_prefix_exists(p->path, r->files.v[i].path))
+			*VEC_PUSH(*gone, n, cap) = xstrdup(r->files.v[i].path);
+	r->removed_elsewhere = n > 0;
+	return n;
+}
+
+void mb_conda_gone_free(char **gone, size_t n)
+{
+	while (n-- > 0)
+		free(gone[n]);
+	free(gone);
+}
+
 /* ---- conda-meta/history ---- */
 
 /* "conda-forge/linux-64::name-version-build" for each conda artifact of s
  * (with `asked`, only each recipe's first: the package it asks for), as
- * conda names a package in its history. */
+ * conda names a package in its history; none of a recipe another tool
+ * removed packages of (that tool wrote their "-" lines). */
 static void dists(const struct mb_state *s, bool asked, char ***out, size_t *n)
 {
-	static const char *const exts[] = { ".tar.bz2", ".conda" };
 	static const char anaconda[] = "https://conda.anaconda.org/";
-	size_t i, k, e, cap = 0;
+	size_t i, k, cap = 0;
 
 	*out = NULL;
 	*n = 0;
 	for (i = 0; i < s->n_recipes; i++) {
 		size_t n_art = s->recipes[i].n_artifacts;
-		if (strcmp(s->recipes[i].kind, "conda") != 0)
+		if (strcmp(s->recipes[i].kind, "conda") != 0 || s->recipes[i].removed_elsewhere)
 			continue;
 		for (k = 0; k < (asked && n_art ? 1 : n_art); k++) {
 			const struct mb_state_artifact *a = &s->recipes[i].artifacts[k];
 			const char *url = a->url ? a->url : "", *slash = strrchr(url, '/');
-			size_t len = strlen(a->filename), skip = 0;
-			for (e = 0; e < 2; e++)
-				if (len > strlen(exts[e]) && !strcmp(a->filename + len - strlen(exts[e]), exts[e]))
-					len -= strlen(exts[e]);
+			size_t len = dist_len(a->filename), skip = 0;
 			if (!strncmp(url, anaconda, sizeof anaconda - 1))
 				skip = sizeof anaconda - 1;
 			*VEC_PUSH(*out, *n, cap) = xasprintf("%.*s::%.*s",

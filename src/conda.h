@@ -51,4 +51,13 @@ long mb_conda_parse_paths(const char *paths_json, size_t len, const char *has_pr
 struct mb_prefix;
 void mb_conda_history(struct mb_prefix *p, const char *verb, char *const *names, size_t n);
 
+/* The conda-meta records (paths under the prefix) of a conda recipe that
+ * are gone: another tool (micromamba remove, conda remove) unlinked those
+ * packages.  Returns how many, in *gone (free with mb_conda_gone_free);
+ * 0 for other kinds, and where the recipe's file list cannot be read.
+ * Sets r->removed_elsewhere: the history then leaves r out of "before". */
+struct mb_state_recipe;
+size_t mb_conda_gone(const struct mb_prefix *p, struct mb_state_recipe *r, char ***gone);
+void mb_conda_gone_free(char **gone, size_t n);
+
 #endif

@@ -37,6 +37,8 @@ struct mb_state_recipe {
 	char *files_ref;        /* file name under .mambaboot/files/ */
 	struct mb_owned files;  /* loaded on demand (mb_prefix_load_files) */
 	bool files_loaded;
+	bool removed_elsewhere; /* not saved: a conda package of it another tool
+				 * removed (mb_conda_gone), so not in history's "before" */
 };
 
 struct mb_requested {

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conda.h"
 #include "digest.h"
 #include "prefix.h"
 #include "util.h"
@@ -46,33 +47,57 @@ static enum mb_problem check_file(const char *full, const struct mb_owned_file *
 	return strcmp(hex, f->sha256) ? MB_PROBLEM_MODIFIED : MB_PROBLEM_NONE;
 }
 
+/* The records of r's conda packages another tool removed: reported, and
+ * how many; r's missing files are then its, not problems. */
+static size_t removed_records(const struct mb_prefix *p, struct mb_state_recipe *r,
+			      mb_problem_fn report, void *ctx)
+{
+	char **gone;
+	size_t n = mb_conda_gone(p, r, &gone), i;
+
+	for (i = 0; i < n; i++)
+		report(ctx, r->name, gone[i], MB_PROBLEM_REMOVED);
+	mb_conda_gone_free(gone, n);
+	return n;
+}
+
+static void check_recipe(struct mb_prefix *p, struct mb_state_recipe *r, mb_problem_fn report,
+			 void *ctx, struct mb_verify_counts *counts)
+{
+	size_t removed = removed_records(p, r, report, ctx), j;
+
+	counts->removed_packages += removed;
+	for (j = 0; j < r->files.n; j++) {
+		const struct mb_owned_file *f = &r->files.v[j];
+		char *full = path_join(p->path, f->path);
+		enum mb_problem pr = f->type == MB_OWNED_DIR ? MB_PROBLEM_NONE : check_file(full, f);
+		free(full);
+		counts->checked++;
+		if (pr == MB_PROBLEM_NONE)
+			continue;
+		if (pr == MB_PROBLEM_MISSING && removed) {
+			counts->removed++;
+			continue;
+		}
+		if (pr == MB_PROBLEM_MISSING)
+			counts->missing++;
+		else
+			counts->modified++;
+		report(ctx, r->name, f->path, pr);
+	}
+}
+
 int mb_prefix_verify(struct mb_prefix *p, mb_problem_fn report, void *ctx,
 		     struct mb_verify_counts *counts, struct mb_err *err)
 {
-	size_t i, j;
+	size_t i;
 	int rc;
 
 	memset(counts, 0, sizeof *counts);
 	for (i = 0; i < p->state.n_recipes; i++) {
-		struct mb_state_recipe *r = &p->state.recipes[i];
-
-		if ((rc = mb_prefix_load_files(p, r, err)) < 0)
+		if ((rc = mb_prefix_load_files(p, &p->state.recipes[i], err)) < 0)
 			return rc;
-		for (j = 0; j < r->files.n; j++) {
-			const struct mb_owned_file *f = &r->files.v[j];
-			char *full = path_join(p->path, f->path);
-			enum mb_problem pr = f->type == MB_OWNED_DIR ? MB_PROBLEM_NONE
-								  : check_file(full, f);
-			free(full);
-			counts->checked++;
-			if (pr == MB_PROBLEM_NONE)
-				continue;
-			if (pr == MB_PROBLEM_MISSING)
-				counts->missing++;
-			else
-				counts->modified++;
-			report(ctx, r->name, f->path, pr);
-		}
+		check_recipe(p, &p->state.recipes[i], report, ctx, counts);
 	}
 	return 0;
 }

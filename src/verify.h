@@ -6,13 +6,18 @@
 
 #include "prefix.h"
 
-enum mb_problem { MB_PROBLEM_NONE, MB_PROBLEM_MODIFIED, MB_PROBLEM_MISSING };
+/* MB_PROBLEM_REMOVED is no failure: a conda package of the recipe whose
+ * conda-meta record (the path reported) another tool removed, with its
+ * files (micromamba remove -p).  The recipe's missing files then count as
+ * `removed`, not `missing`; its modified files are still modified. */
+enum mb_problem { MB_PROBLEM_NONE, MB_PROBLEM_MODIFIED, MB_PROBLEM_MISSING, MB_PROBLEM_REMOVED };
 
 typedef void (*mb_problem_fn)(void *ctx, const char *recipe, const char *path,
 			      enum mb_problem problem);
 
 struct mb_verify_counts {
 	size_t checked, modified, missing;
+	size_t removed_packages, removed; /* records another tool removed, and files */
 };
 
 int mb_prefix_verify(struct mb_prefix *p, mb_problem_fn report, void *ctx,

@@ -6,7 +6,9 @@
 #     dependencies are seen as installed), and `mambaboot verify` then
 #     passes (exit 0), naming that package's files as not mambaboot's;
 #   - `micromamba remove -p` of a package mambaboot installed removes its
-#     files and its conda-meta record.
+#     files and its conda-meta record; mambaboot's verify then names it as
+#     removed by another tool and passes, its list marks it, and its
+#     install puts it back.
 # Needs micromamba: MM, else `micromamba` on PATH; without one it prints
 # "SKIP" and exits 0 (../shared/peers/micromamba/build.sh builds 2.0.5 in
 # about 13 minutes).  Not part of `make test`.  Run from the source tree:
@@ -45,7 +47,7 @@ PY
 then ok "micromamba list -p shows mambaboot's packages"
 else fail "micromamba list -p" "$(cat "$T_TMP/mm.out" "$T_TMP/mm.err" | tail -20)"; fi
 
-if mm install -y -p "$P" --offline --override-channels -c "file://$CH" synth002 &&
+if mm install -y -p "$P" --override-channels -c "file://$CH" synth002 &&
 	[ -f "$P/conda-meta/synth002-1.0-0.json" ] && [ -f "$P/bin/synth002" ]; then
 	ok "micromamba install -p links another package into the prefix"
 else
@@ -66,4 +68,33 @@ if mm remove -y -p "$P" --offline synth001 && [ ! -e "$P/conda-meta/synth001-1.0
 else
 	fail "micromamba remove -p synth001" "$(cat "$T_TMP/mm.out" "$T_TMP/mm.err" | tail -20)"
 fi
+
+# mambaboot after micromamba removed one of its packages: verify names it
+# as removed by another tool and passes, list marks it, install puts it
+# back (micromamba then lists it again), and verify is clean.
+run_mb verify --prefix "$P"
+expect_rc "mambaboot verify passes after micromamba removed synth001" 0
+printf '%s\n' "$OUT" | grep -q "^removed   conda-meta/synth001-1.0-0.json (synth001: another tool removed" &&
+	! printf '%s\n' "$OUT" | grep -q "^missing" &&
+	ok "verify names synth001 as removed by another tool, none of its files as missing" ||
+	fail "verify after micromamba remove" "$OUT"
+run_mb list --prefix "$P"
+expect_rc "mambaboot list works after micromamba remove" 0
+printf '%s\n' "$OUT" | grep -q "^  synth001 .*(removed by another tool: conda-meta/synth001-1.0-0.json)$" &&
+	ok "mambaboot list marks synth001 as removed by another tool" || fail "mambaboot list" "$OUT"
+run_mb install --recipes "$R" --cache "$T_TMP/cache" --prefix "$P" synth001
+expect_rc "mambaboot install after micromamba remove" 0
+[ -f "$P/conda-meta/synth001-1.0-0.json" ] && [ -f "$P/bin/synth001" ] &&
+	ok "mambaboot install puts synth001 back" || fail "synth001 not back" "$OUT" "$(ls "$P/conda-meta")"
+if mm list -p "$P" --json && python3 - "$T_TMP/mm.out" <<'PY'
+import json, sys
+got = {p["name"] for p in json.load(open(sys.argv[1]))}
+sys.exit(0 if {"synth000", "synth001"} <= got else 1)
+PY
+then ok "micromamba lists synth001 again"
+else fail "micromamba list after mambaboot install" "$(cat "$T_TMP/mm.out" "$T_TMP/mm.err" | tail -20)"; fi
+run_mb verify --prefix "$P"
+expect_rc "mambaboot verify passes after it" 0
+printf '%s\n' "$OUT" | grep -q "^removed" && fail "still named as removed" "$OUT" ||
+	ok "verify names nothing as removed any more"
 done_testing
