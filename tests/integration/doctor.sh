@@ -66,8 +66,12 @@ host 11.5.119 10.4.0 535.104.05 8.0
 run_mb install kern --recipes "$R" --prefix "$T_TMP/p" --cache "$T_TMP/c" --offline
 expect_err "an nvcc outside the cuda recipe's range: exit 6 with found and wanted" 6 "cuda: found 11.5 ("
 
+# No nvcc at all: the host's own (Debian's nvidia-cuda-toolkit puts one in
+# /usr/bin) is hidden behind a copy of /usr/bin without it.
 rm "$B/nvidia-smi" "$B/nvcc"
-run_mb doctor --json
+mkdir -p "$T_TMP/usrbin"
+for f in /usr/bin/*; do [ "${f##*/}" = nvcc ] || ln -s "$f" "$T_TMP/usrbin/"; done
+PATH="$B:$T_TMP/usrbin" run_mb doctor --json
 printf '%s' "$OUT" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
