@@ -358,6 +358,33 @@ static int open_log(const struct mb_stage_ctx *ctx, const struct mb_recipe *r, c
 	return 0;
 }
 
+/* nvcc names internal symbols with random numbers and its temporary files
+ * with its pid, so two builds of one tree differ in every object
+ * (tests/gpu/nvcc-repro.sh).  An nvcc that takes -frandom-seed (13.0 does,
+ * 11.8 does not) gets a fixed seed and --objdir-as-tempdir through
+ * NVCC_APPEND_FLAGS, which nvcc itself reads: at one build path, two
+ * builds then give the same objects.  A build path in other prefixes still
+ * differs (nvcc hashes the source's path into the names). */
+#define NVCC_REPRO_FLAGS "-frandom-seed=1577836800 --objdir-as-tempdir"
+
+static void nvcc_repro_flags(struct mb_envv *e, const char *path, struct log *log)
+{
+	char *nvcc = spawn_which("nvcc", path), *argv[] = { nvcc, "--help", NULL };
+	struct sbuf out = { 0 };
+	int status = -1;
+
+	if (nvcc && spawn_capture(argv, NULL, NULL, &out, 1 << 20, 30, &status, NULL) == 0 &&
+	    status == 0 && out.s && strstr(out.s, "-frandom-seed")) {
+		const char *old = mb_envv_get(e, "NVCC_APPEND_FLAGS");
+		char *v = xasprintf("%s%s" NVCC_REPRO_FLAGS, old ? old : "", old ? " " : "");
+		mb_envv_set(e, "NVCC_APPEND_FLAGS", v);
+		log_note(log, "mambaboot: NVCC_APPEND_FLAGS=%s\n", v);
+		free(v);
+	}
+	sbuf_free(&out);
+	free(nvcc);
+}
+
 /* The build's environment, and the log's first lines saying what it
  * holds: the tools its PATH finds and the architectures. */
 static void prepare_env(const struct mb_stage_ctx *ctx, const struct mb_recipe *r,
@@ -369,6 +396,8 @@ static void prepare_env(const struct mb_stage_ctx *ctx, const struct mb_recipe *
 	snprintf(jobs, sizeof jobs, "%d", ctx->jobs > 0 ? ctx->jobs : 1);
 	build_env(env, ctx, r, &v);
 	log_tools(ctx, mb_envv_get(env, "PATH"), log);
+	if (mb_recipe_depends_on(r, "cuda"))
+		nvcc_repro_flags(env, mb_envv_get(env, "PATH"), log);
 	if (mb_envv_get(env, "TORCH_CUDA_ARCH_LIST"))
 		log_note(log, "mambaboot: TORCH_CUDA_ARCH_LIST=%s\n",
 			 mb_envv_get(env, "TORCH_CUDA_ARCH_LIST"));

@@ -19,7 +19,24 @@ echo 'kernels' > "$T_TMP/src/kern-1.0/README"
 (cd "$T_TMP/src" && tar -czf ../kern-1.0.tar.gz kern-1.0)
 sha=$(add_blob "$T_TMP/kern-1.0.tar.gz")
 printf 'name: cuda\nversion: ">=11.6"\nkind: external\ndetect:\n  command: [nvcc, --version]\n  regex: "release ([0-9]+\\\\.[0-9]+)"\n' > "$R/cuda.yaml"
-cat > "$R/kern.yaml" <<Y
+kern() { # [ENV-LINE]: the recipe, its build env holding ENV-LINE if given
+	cat > "$R/kern.yaml" <<Y
+name: kern
+version: "1.0"
+kind: source
+depends: [cuda]
+artifacts:
+  - url: https://upstream.invalid/kern-1.0.tar.gz
+    sha256: $sha
+build:
+${1:+  env:
+    $1
+}  script:
+    - 'mkdir -p "\$PREFIX/share" && printf "%s" "\${TORCH_CUDA_ARCH_LIST-unset}" > "\$PREFIX/share/arch"'
+    - 'printf "%s" "\${NVCC_APPEND_FLAGS-unset}" > "\$PREFIX/share/nvflags"'
+Y
+}
+kern
 name: kern
 version: "1.0"
 kind: source
@@ -30,6 +47,7 @@ artifacts:
 build:
   script:
     - 'mkdir -p "\$PREFIX/share" && printf "%s" "\${TORCH_CUDA_ARCH_LIST-unset}" > "\$PREFIX/share/arch"'
+    - 'printf "%s" "\${NVCC_APPEND_FLAGS-unset}" > "\$PREFIX/share/nvflags"'
 Y
 inst() { P="$T_TMP/p$1"; shift; mb_install kern --recipes "$R" "$@"; }
 arch_of() { cat "$T_TMP/p$1/share/arch" 2>/dev/null; }
@@ -50,6 +68,9 @@ grep -q '^mambaboot: build step 1 done in .* s$' "$T_TMP/p1/.mambaboot/logs/kern
 grep -q '^mambaboot: TORCH_CUDA_ARCH_LIST=8.0;9.0$' "$T_TMP/p1/.mambaboot/logs/kern.log" &&
 	ok "the build log names the list" || fail "list in log"
 
+[ "$(cat "$T_TMP/p1/share/nvflags")" = unset ] &&
+	ok "an nvcc without -frandom-seed (11.8) gets no reproducibility flags" || fail "nvflags 11.8" "$(cat "$T_TMP/p1/share/nvflags")"
+
 inst 1
 case $ERR in *"up to date: nothing to do"*) ok "the same GPUs again: nothing to do" ;; *) fail "reinstall same archs" "$ERR" ;; esac
 inst 1 --cuda-arch 9.0
@@ -58,6 +79,22 @@ mv "$B/nvidia-smi" "$B/nvidia-smi.off"
 inst 1
 case $ERR in *"nothing to do"*) ok "no GPU and nothing set: what was built stays" ;; *) fail "no gpu keeps" "$ERR" ;; esac
 mv "$B/nvidia-smi.off" "$B/nvidia-smi"
+
+# An nvcc that takes -frandom-seed (13.0) gets a fixed seed and its
+# temporary files beside the objects (tests/gpu/nvcc-repro.sh measured why),
+# after whatever the recipe's env already had.
+printf '#!/bin/sh\ncase "$1" in --help) echo "--frandom-seed <seed> (-frandom-seed)" ;; *) echo "Cuda compilation tools, release 13.0, V13.0.88" ;; esac\n' > "$B/nvcc"
+inst 9 --cuda-arch 9.0
+[ "$RC" -eq 0 ] && [ "$(cat "$T_TMP/p9/share/nvflags")" = "-frandom-seed=1577836800 --objdir-as-tempdir" ] &&
+	grep -q '^mambaboot: NVCC_APPEND_FLAGS=-frandom-seed=1577836800 --objdir-as-tempdir$' "$T_TMP/p9/.mambaboot/logs/kern.log" &&
+	ok "nvcc 13 builds get NVCC_APPEND_FLAGS for reproducible objects, and the log says so" ||
+	fail "nvflags 13.0" "rc $RC $(cat "$T_TMP/p9/share/nvflags" 2>&1)" "$ERR"
+kern 'NVCC_APPEND_FLAGS: "-O3"'
+inst 10 --cuda-arch 9.0
+[ "$(cat "$T_TMP/p10/share/nvflags")" = "-O3 -frandom-seed=1577836800 --objdir-as-tempdir" ] &&
+	ok "they come after the recipe's own NVCC_APPEND_FLAGS" || fail "nvflags appended" "$(cat "$T_TMP/p10/share/nvflags" 2>&1)" "$ERR"
+fake nvcc "Cuda compilation tools, release 11.8, V11.8.89"
+kern
 
 TORCH_CUDA_ARCH_LIST="7.5 8.6" inst 2
 [ "$(arch_of 2)" = "7.5;8.6" ] && ok "a user's TORCH_CUDA_ARCH_LIST wins over the GPUs" || fail "env archs" "$(arch_of 2)"
