@@ -851,6 +851,19 @@ static bool owns(const struct mb_owned *owned, const char *path)
 	return false;
 }
 
+/* Whether any of the files can be a post-link script (bin/.NAME-post-link.sh):
+ * without one, no record needs reading. */
+static bool any_post_link(const struct mb_owned *owned)
+{
+	size_t i;
+
+	for (i = 0; i < owned->n; i++)
+		if (!strncmp(owned->v[i].path, "bin/.", 5) &&
+		    str_endswith(owned->v[i].path, "-post-link.sh"))
+			return true;
+	return false;
+}
+
 /* For each conda-meta record among the files: its bin/.NAME-post-link.sh. */
 int mb_conda_post_link(const struct mb_stage_ctx *ctx, const struct mb_owned *owned,
 		       struct mb_err *err)
@@ -858,6 +871,8 @@ int mb_conda_post_link(const struct mb_stage_ctx *ctx, const struct mb_owned *ow
 	size_t i;
 	int rc = 0;
 
+	if (!any_post_link(owned))
+		return 0;
 	for (i = 0; rc == 0 && i < owned->n; i++) {
 		const char *path = owned->v[i].path;
 		char *full, *script;
