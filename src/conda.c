@@ -992,19 +992,55 @@ static char *dist_name(const char *dist)
 	return name;
 }
 
+/* The top-level "requested_spec" of a record as write_record lays it out
+ * (JSON_INDENT(2): a top-level key alone starts a line with two spaces, and
+ * no string holds a raw newline), decoded by jansson; the record's files
+ * and paths_data that follow it are not parsed.  NULL: not found so. */
+static json_t *spec_by_layout(char *text, size_t len)
+{
+	static const char key[] = "\n  \"requested_spec\": ";
+	char *at = memfind(text, len, key, sizeof key - 1);
+	json_t *v;
+
+	if (!at)
+		return NULL;
+	at += sizeof key - 1;
+	v = json_loadb(at, len - (size_t)(at - text), JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, NULL);
+	if (v && !json_is_string(v)) {
+		json_decref(v);
+		v = NULL;
+	}
+	return v;
+}
+
+/* A record's requested_spec (a new reference), or NULL. */
+static json_t *record_spec(const char *path)
+{
+	char *text = NULL;
+	size_t len = 0;
+	json_t *rec = NULL, *v;
+
+	if (read_file(path, META_MAX, &text, &len, NULL) < 0)
+		return NULL;
+	if (!(v = spec_by_layout(text, len)) && (rec = json_loadb(text, len, 0, NULL))) {
+		v = json_object_get(rec, "requested_spec");
+		v = json_is_string(v) ? json_incref(v) : NULL;
+	}
+	json_decref(rec);
+	free(text);
+	return v;
+}
+
 /* What the record of a linked dist says asked for it, else its name. */
 static char *linked_spec(const char *prefix, const char *dist)
 {
 	const char *stem = strstr(dist, "::");
 	char *path = xasprintf("%s/conda-meta/%s.json", prefix, stem ? stem + 2 : dist), *spec;
-	json_t *rec;
-	const char *given;
+	json_t *given = record_spec(path);
 
-	json_read_whole(path, META_MAX, MB_EFAIL, &rec, NULL);
-	given = jstr(rec, "requested_spec");
-
-	spec = given && *given ? xstrdup(given) : dist_name(dist);
-	json_decref(rec);
+	spec = given && *json_string_value(given) ? xstrdup(json_string_value(given))
+						  : dist_name(dist);
+	json_decref(given);
 	free(path);
 	return spec;
 }
