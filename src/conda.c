@@ -795,6 +795,8 @@ int mb_conda_install(const struct mb_stage_ctx *ctx, const struct mb_conda_artif
 	if (!(entry = mb_cache_unpacked(ctx->cache, a->sha256, unpack_to, &job, err)))
 		return -err->code;
 	p.entry = entry;
+	if (ctx->link_start)
+		p.link = *ctx->link_start;
 	rc = read_meta(&p, err);
 	if (rc == 0)
 		rc = check_reserved(&p, err);
@@ -804,6 +806,8 @@ int mb_conda_install(const struct mb_stage_ctx *ctx, const struct mb_conda_artif
 		rc = check_placeholders(ctx, &p, err);
 	if (rc == 0)
 		rc = link_all(ctx, &p, owned, first, err);
+	if (rc == 0 && ctx->link_start && p.link == MB_LINK_HARDLINK)
+		*ctx->link_start = MB_LINK_HARDLINK; /* never copies: one EMLINK is no rule */
 	if (rc == 0)
 		rc = write_record(ctx, &p, a, owned, first, err);
 	if (rc < 0)
