@@ -66,11 +66,27 @@ static int remove_entries(const char *path, struct mb_err *err)
 	return rc;
 }
 
+/* An empty directory (what a transaction's staging holds once its files
+ * are placed) goes with one rmdir, a file or symlink with rmdir's ENOTDIR
+ * and an unlink; anything else takes the walk below. */
+static int remove_quick(const char *path, struct mb_err *err)
+{
+	if (rmdir(path) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != ENOTDIR)
+		return 1;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return mb_errno(err, MB_EFAIL, errno, "cannot remove %s", path);
+	return 0;
+}
+
 int remove_tree(const char *path, struct mb_err *err)
 {
 	struct stat st;
 	int rc;
 
+	if ((rc = remove_quick(path, err)) <= 0)
+		return rc;
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : mb_errno(err, MB_EFAIL, errno, "cannot stat %s", path);
 	if (!S_ISDIR(st.st_mode)) {
