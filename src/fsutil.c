@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,62 @@ int fsync_path(const char *path, struct mb_err *err)
 	}
 	close(fd);
 	return 0;
+}
+
+enum { FSYNC_THREADS = 8, FSYNC_PER_THREAD = 4 };
+
+struct fsync_slice {
+	char *const *paths;
+	size_t n, from, step;   /* paths[from], paths[from + step], ... */
+	size_t failed;          /* the first index that failed, else n */
+	int error;
+	pthread_t thread;
+};
+
+static void *fsync_slice_run(void *arg)
+{
+	struct fsync_slice *s = arg;
+	size_t i;
+
+	for (i = s->from; i < s->n && s->failed == s->n; i += s->step) {
+		int fd = open(s->paths[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || (fsync(fd) < 0 && errno != EINVAL)) {
+			s->error = errno;
+			s->failed = i;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	return NULL;
+}
+
+int fsync_paths(char *const *paths, size_t n, struct mb_err *err)
+{
+	struct fsync_slice s[FSYNC_THREADS];
+	size_t k, want = n / FSYNC_PER_THREAD, first = n;
+	int error = 0;
+
+	want = want < 1 ? 1 : want > FSYNC_THREADS ? FSYNC_THREADS : want;
+	for (k = 0; k < want; k++) {
+		s[k] = (struct fsync_slice){ .paths = paths, .n = n, .from = k, .step = want,
+					     .failed = n };
+		/* slice 0, and any a thread could not take, run here */
+		if (k == 0 || pthread_create(&s[k].thread, NULL, fsync_slice_run, &s[k]) != 0)
+			s[k].step = 0;
+	}
+	for (k = 0; k < want; k++) {
+		if (s[k].step == 0) {
+			s[k].step = want;
+			fsync_slice_run(&s[k]);
+		} else {
+			pthread_join(s[k].thread, NULL);
+		}
+		if (s[k].failed < first) {
+			first = s[k].failed;
+			error = s[k].error;
+		}
+	}
+	return first < n ? mb_errno(err, MB_EFAIL, error, "cannot sync %s", paths[first]) : 0;
 }
 
 static int copy_fd(int in, int out, const char *src, const char *dst, struct mb_err *err)

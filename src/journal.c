@@ -433,20 +433,23 @@ static void finish(const struct mb_prefix *p, const char *id)
 /* The file lists that set_recipe wrote, and their directory, made durable
  * before state.json names them.  On ext4 (ordered data) the first fsync
  * commits the journal with every list's data, so the rest cost little;
- * elsewhere each is a sync of its own, as before. */
+ * elsewhere (ext4 without a journal: 2 ms each here) each is a write of
+ * its own, so they run several at a time (fsync_paths). */
 static int sync_file_lists(const struct mb_txn *t, struct mb_err *err)
 {
 	char *dir = path_join(t->p->dir, "files");
+	char **paths = xcalloc(t->n_set + 1, sizeof *paths);
 	size_t i;
-	int rc = 0;
+	int rc;
 
-	for (i = 0; rc == 0 && i < t->n_set; i++) {
-		char *path = path_join(dir, t->set[i].files_ref);
-		rc = fsync_path(path, err);
-		free(path);
-	}
+	for (i = 0; i < t->n_set; i++)
+		paths[i] = path_join(dir, t->set[i].files_ref);
+	rc = fsync_paths(paths, t->n_set, err);
 	if (rc == 0 && t->n_set > 0)
 		rc = fsync_path(dir, err);
+	for (i = 0; i < t->n_set; i++)
+		free(paths[i]);
+	free(paths);
 	free(dir);
 	return rc;
 }
