@@ -415,6 +415,28 @@ static void txn_free(struct mb_txn *t)
 	free(t);
 }
 
+/* A transaction's staging: a tree per recipe, emptied of its files by
+ * mb_txn_place but not of its directories (4 for a conda package), each
+ * tree removed on a thread of its own (remove_trees). */
+static void remove_staging(const char *staging)
+{
+	DIR *d = opendir(staging);
+	struct dirent *de;
+	char **trees = NULL;
+	size_t n = 0, cap = 0;
+
+	while (d && (de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			*VEC_PUSH(trees, n, cap) = path_join(staging, de->d_name);
+	if (d)
+		closedir(d);
+	remove_trees(trees, n);
+	while (n > 0)
+		free(trees[--n]);
+	free(trees);
+	remove_tree(staging, NULL);
+}
+
 /* Once state.json names the transaction: drop the leftovers. */
 static void finish(const struct mb_prefix *p, const char *id)
 {
@@ -422,7 +444,7 @@ static void finish(const struct mb_prefix *p, const char *id)
 	char *backup = xasprintf("%s/backup/%s", p->dir, id);
 	char *journal = path_join(p->dir, "journal");
 
-	remove_tree(staging, NULL);
+	remove_staging(staging);
 	remove_tree(backup, NULL);
 	unlink(journal);
 	free(staging);
