@@ -795,6 +795,8 @@ int mb_conda_install(const struct mb_stage_ctx *ctx, const struct mb_conda_artif
 	if (!(entry = mb_cache_unpacked(ctx->cache, a->sha256, unpack_to, &job, err)))
 		return -err->code;
 	p.entry = entry;
+	if (ctx->link_start)
+		p.link = *ctx->link_start;
 	rc = read_meta(&p, err);
 	if (rc == 0)
 		rc = check_reserved(&p, err);
@@ -804,6 +806,8 @@ int mb_conda_install(const struct mb_stage_ctx *ctx, const struct mb_conda_artif
 		rc = check_placeholders(ctx, &p, err);
 	if (rc == 0)
 		rc = link_all(ctx, &p, owned, first, err);
+	if (rc == 0 && ctx->link_start && p.link == MB_LINK_HARDLINK)
+		*ctx->link_start = MB_LINK_HARDLINK; /* never copies: one EMLINK is no rule */
 	if (rc == 0)
 		rc = write_record(ctx, &p, a, owned, first, err);
 	if (rc < 0)
@@ -851,6 +855,19 @@ static bool owns(const struct mb_owned *owned, const char *path)
 	return false;
 }
 
+/* Whether any of the files can be a post-link script (bin/.NAME-post-link.sh):
+ * without one, no record needs reading. */
+static bool any_post_link(const struct mb_owned *owned)
+{
+	size_t i;
+
+	for (i = 0; i < owned->n; i++)
+		if (!strncmp(owned->v[i].path, "bin/.", 5) &&
+		    str_endswith(owned->v[i].path, "-post-link.sh"))
+			return true;
+	return false;
+}
+
 /* For each conda-meta record among the files: its bin/.NAME-post-link.sh. */
 int mb_conda_post_link(const struct mb_stage_ctx *ctx, const struct mb_owned *owned,
 		       struct mb_err *err)
@@ -858,6 +875,8 @@ int mb_conda_post_link(const struct mb_stage_ctx *ctx, const struct mb_owned *ow
 	size_t i;
 	int rc = 0;
 
+	if (!any_post_link(owned))
+		return 0;
 	for (i = 0; rc == 0 && i < owned->n; i++) {
 		const char *path = owned->v[i].path;
 		char *full, *script;
@@ -1045,19 +1064,55 @@ static char *dist_name(const char *dist)
 	return name;
 }
 
+/* The top-level "requested_spec" of a record as write_record lays it out
+ * (JSON_INDENT(2): a top-level key alone starts a line with two spaces, and
+ * no string holds a raw newline), decoded by jansson; the record's files
+ * and paths_data that follow it are not parsed.  NULL: not found so. */
+static json_t *spec_by_layout(char *text, size_t len)
+{
+	static const char key[] = "\n  \"requested_spec\": ";
+	char *at = memfind(text, len, key, sizeof key - 1);
+	json_t *v;
+
+	if (!at)
+		return NULL;
+	at += sizeof key - 1;
+	v = json_loadb(at, len - (size_t)(at - text), JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, NULL);
+	if (v && !json_is_string(v)) {
+		json_decref(v);
+		v = NULL;
+	}
+	return v;
+}
+
+/* A record's requested_spec (a new reference), or NULL. */
+static json_t *record_spec(const char *path)
+{
+	char *text = NULL;
+	size_t len = 0;
+	json_t *rec = NULL, *v;
+
+	if (read_file(path, META_MAX, &text, &len, NULL) < 0)
+		return NULL;
+	if (!(v = spec_by_layout(text, len)) && (rec = json_loadb(text, len, 0, NULL))) {
+		v = json_object_get(rec, "requested_spec");
+		v = json_is_string(v) ? json_incref(v) : NULL;
+	}
+	json_decref(rec);
+	free(text);
+	return v;
+}
+
 /* What the record of a linked dist says asked for it, else its name. */
 static char *linked_spec(const char *prefix, const char *dist)
 {
 	const char *stem = strstr(dist, "::");
 	char *path = xasprintf("%s/conda-meta/%s.json", prefix, stem ? stem + 2 : dist), *spec;
-	json_t *rec;
-	const char *given;
+	json_t *given = record_spec(path);
 
-	json_read_whole(path, META_MAX, MB_EFAIL, &rec, NULL);
-	given = jstr(rec, "requested_spec");
-
-	spec = given && *given ? xstrdup(given) : dist_name(dist);
-	json_decref(rec);
+	spec = given && *json_string_value(given) ? xstrdup(json_string_value(given))
+						  : dist_name(dist);
+	json_decref(given);
 	free(path);
 	return spec;
 }

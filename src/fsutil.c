@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,11 +67,27 @@ static int remove_entries(const char *path, struct mb_err *err)
 	return rc;
 }
 
+/* An empty directory (what a transaction's staging holds once its files
+ * are placed) goes with one rmdir, a file or symlink with rmdir's ENOTDIR
+ * and an unlink; anything else takes the walk below. */
+static int remove_quick(const char *path, struct mb_err *err)
+{
+	if (rmdir(path) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != ENOTDIR)
+		return 1;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return mb_errno(err, MB_EFAIL, errno, "cannot remove %s", path);
+	return 0;
+}
+
 int remove_tree(const char *path, struct mb_err *err)
 {
 	struct stat st;
 	int rc;
 
+	if ((rc = remove_quick(path, err)) <= 0)
+		return rc;
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : mb_errno(err, MB_EFAIL, errno, "cannot stat %s", path);
 	if (!S_ISDIR(st.st_mode)) {
@@ -100,6 +117,95 @@ int fsync_path(const char *path, struct mb_err *err)
 	}
 	close(fd);
 	return 0;
+}
+
+/* ---- several paths at a time ---- */
+
+enum { PATH_THREADS = 8, PATHS_PER_THREAD = 4 };
+
+/* fn returns 0 or an errno value. */
+typedef int (*path_fn)(const char *path);
+
+struct path_slice {
+	char *const *paths;
+	size_t n, from, step;   /* paths[from], paths[from + step], ... */
+	path_fn fn;
+	size_t failed;          /* the first index that failed, else n */
+	int error;
+	pthread_t thread;
+};
+
+static void *path_slice_run(void *arg)
+{
+	struct path_slice *s = arg;
+	size_t i;
+
+	for (i = s->from; i < s->n && s->failed == s->n; i += s->step)
+		if ((s->error = s->fn(s->paths[i])) != 0)
+			s->failed = i;
+	return NULL;
+}
+
+/* fn on every path, on up to PATH_THREADS threads (this one included): for
+ * calls that wait on the disk, not the CPU.  Returns the index of the first
+ * path in order that failed (n: none) and its error in *error. */
+static size_t each_path(char *const *paths, size_t n, path_fn fn, int *error)
+{
+	struct path_slice s[PATH_THREADS];
+	size_t k, want = n / PATHS_PER_THREAD, first = n;
+
+	want = want < 1 ? 1 : want > PATH_THREADS ? PATH_THREADS : want;
+	for (k = 0; k < want; k++) {
+		s[k] = (struct path_slice){ .paths = paths, .n = n, .from = k, .step = want,
+					    .fn = fn, .failed = n };
+		/* slice 0, and any a thread could not take, run here */
+		if (k == 0 || pthread_create(&s[k].thread, NULL, path_slice_run, &s[k]) != 0)
+			s[k].step = 0;
+	}
+	for (k = 0; k < want; k++) {
+		if (s[k].step == 0) {
+			s[k].step = want;
+			path_slice_run(&s[k]);
+		} else {
+			pthread_join(s[k].thread, NULL);
+		}
+		if (s[k].failed < first) {
+			first = s[k].failed;
+			*error = s[k].error;
+		}
+	}
+	return first;
+}
+
+static int fsync_one(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), e = 0;
+
+	if (fd < 0 || (fsync(fd) < 0 && errno != EINVAL))
+		e = errno;
+	if (fd >= 0)
+		close(fd);
+	return e;
+}
+
+int fsync_paths(char *const *paths, size_t n, struct mb_err *err)
+{
+	int error = 0;
+	size_t first = each_path(paths, n, fsync_one, &error);
+
+	return first < n ? mb_errno(err, MB_EFAIL, error, "cannot sync %s", paths[first]) : 0;
+}
+
+static int remove_one(const char *path)
+{
+	return remove_tree(path, NULL) < 0 ? EIO : 0; /* NULL: no strerror off the main thread */
+}
+
+int remove_trees(char *const *paths, size_t n)
+{
+	int error = 0;
+
+	return each_path(paths, n, remove_one, &error) < n ? -1 : 0;
 }
 
 static int copy_fd(int in, int out, const char *src, const char *dst, struct mb_err *err)

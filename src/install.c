@@ -70,6 +70,7 @@ struct run {
 	struct mb_txn *txn;
 	struct mb_unpackq unpackq;     /* conda cache entries made ahead of linking */
 	size_t unpack_at;              /* the next of its items stage_job links */
+	enum mb_link_mode link_start;  /* conda packages' (mb_stage_ctx) */
 	struct mb_install_report *rep;
 	struct mb_err *err;
 };
@@ -619,6 +620,7 @@ static void stage_ctx(const struct run *r, const char *root, struct mb_stage_ctx
 	ctx->n_tools = r->n_probes;
 	ctx->python_external = r->plan.python && r->plan.python->kind == MB_KIND_EXTERNAL;
 	ctx->lock_timeout = r->o->lock_timeout;
+	ctx->link_start = (enum mb_link_mode *)&r->link_start;
 }
 
 static int stage_job(struct run *r, struct job *j)

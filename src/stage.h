@@ -16,6 +16,7 @@
 
 #include "err.h"
 #include "event.h"
+#include "fsutil.h"
 
 struct mb_build_key;
 struct mb_cache;
@@ -53,6 +54,12 @@ struct mb_stage_ctx {
 	/* What asked for the recipe being staged (mb_plan_constraint): "" for
 	 * nothing but its name; conda records say it in requested_spec. */
 	const char *constraint;
+	/* Conda packages: how the next one starts linking, shared by the
+	 * transaction's packages (linked one after another): hard links, once
+	 * one package found that the file system makes no reflinks, so that the
+	 * others skip the probe (a file made and removed each).  NULL: each
+	 * package probes. */
+	enum mb_link_mode *link_start;
 };
 
 enum mb_owned_type { MB_OWNED_FILE = 'f', MB_OWNED_LINK = 'l', MB_OWNED_DIR = 'd' };
