@@ -59,4 +59,16 @@ expect_err() {
 	fi
 }
 
+# Recipes in dir $2 for packages synthNNN of a mkchannel.py channel $1
+# (file:// URLs); synth001 depends on synth000, as in the channel.
+synth_recipes() { # CHANNEL RECIPES NNN...
+	sr_ch=$1 sr_r=$2; shift 2
+	for n in "$@"; do
+		f="$sr_ch/linux-64/synth$n-1.0-0.tar.bz2"
+		printf 'name: synth%s\nversion: "1.0"\nkind: conda\nartifacts:\n  - url: file://%s\n    sha256: %s\n' \
+			"$n" "$f" "$(sha256sum "$f" | cut -d' ' -f1)" > "$sr_r/synth$n.yaml"
+	done
+	[ ! -f "$sr_r/synth001.yaml" ] || printf 'depends: [synth000]\n' >> "$sr_r/synth001.yaml"
+}
+
 done_testing() { echo "1..$T_N"; [ "$T_FAILED" -eq 0 ]; }

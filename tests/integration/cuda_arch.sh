@@ -37,18 +37,6 @@ ${1:+  env:
 Y
 }
 kern
-name: kern
-version: "1.0"
-kind: source
-depends: [cuda]
-artifacts:
-  - url: https://upstream.invalid/kern-1.0.tar.gz
-    sha256: $sha
-build:
-  script:
-    - 'mkdir -p "\$PREFIX/share" && printf "%s" "\${TORCH_CUDA_ARCH_LIST-unset}" > "\$PREFIX/share/arch"'
-    - 'printf "%s" "\${NVCC_APPEND_FLAGS-unset}" > "\$PREFIX/share/nvflags"'
-Y
 inst() { P="$T_TMP/p$1"; shift; mb_install kern --recipes "$R" "$@"; }
 arch_of() { cat "$T_TMP/p$1/share/arch" 2>/dev/null; }
 

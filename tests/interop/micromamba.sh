@@ -29,12 +29,7 @@ CH="$T_TMP/channel" P="$T_TMP/p" R="$T_TMP/r"
 mkdir -p "$R"
 python3 "$SHARED/peers/mkchannel.py" "$CH" 3 5 200 > /dev/null
 # synth001 depends on synth000; mambaboot installs both, from file:// URLs.
-for n in 000 001; do
-	f="$CH/linux-64/synth$n-1.0-0.tar.bz2"
-	printf 'name: synth%s\nversion: "1.0"\nkind: conda\nartifacts:\n  - url: file://%s\n    sha256: %s\n' \
-		"$n" "$f" "$(sha256sum "$f" | cut -d' ' -f1)" > "$R/synth$n.yaml"
-done
-printf 'depends: [synth000]\n' >> "$R/synth001.yaml"
+synth_recipes "$CH" "$R" 000 001
 run_mb install --recipes "$R" --cache "$T_TMP/cache" --prefix "$P" synth001
 expect_rc "mambaboot installs synth000 and synth001" 0
 
