@@ -191,26 +191,37 @@ static long long free_bytes(const char *path, bool *writable)
 	return bytes;
 }
 
-void mb_facts_probe(struct mb_facts *f, const char *prefix, const char *cache, bool toolchain)
+void mb_facts_probe_gpus(struct mb_facts *f)
+{
+	memset(f, 0, sizeof *f);
+	f->free_prefix = f->free_cache = -1;
+	probe_gpus(f);
+}
+
+void mb_facts_probe_rest(struct mb_facts *f, const char *prefix, const char *cache,
+			 bool toolchain)
 {
 	struct utsname u;
 
-	memset(f, 0, sizeof *f);
-	f->free_prefix = f->free_cache = -1;
 	f->glibc = mb_host_glibc();
 	if (uname(&u) == 0) {
 		f->kernel = xstrdup(u.release);
 		f->arch = xstrdup(u.machine);
 	}
-	if (toolchain)
+	if (toolchain) {
 		probe_nvcc(f);
-	probe_gpus(f);
-	if (toolchain)
 		probe_gcc(f, prefix);
+	}
 	if (prefix)
 		f->free_prefix = free_bytes(prefix, &f->prefix_writable);
 	if (cache)
 		f->free_cache = free_bytes(cache, NULL);
+}
+
+void mb_facts_probe(struct mb_facts *f, const char *prefix, const char *cache, bool toolchain)
+{
+	mb_facts_probe_gpus(f);
+	mb_facts_probe_rest(f, prefix, cache, toolchain);
 }
 
 void mb_facts_add(struct mb_facts *f, const char *name, const char *value)

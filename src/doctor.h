@@ -48,6 +48,12 @@ struct mb_checks {
  * nvcc and gcc (the facts of build-scope rules; tens of milliseconds that
  * an install without CUDA builds does not need to spend). */
 void mb_facts_probe(struct mb_facts *f, const char *prefix, const char *cache, bool toolchain);
+/* The same in two steps, for a caller that needs the GPUs first and may
+ * never need the rest: start f with the GPUs and the driver (nvidia-smi,
+ * which can take a second), then add the rest to that f. */
+void mb_facts_probe_gpus(struct mb_facts *f);
+void mb_facts_probe_rest(struct mb_facts *f, const char *prefix, const char *cache,
+			 bool toolchain);
 void mb_facts_free(struct mb_facts *f);
 
 /* Judge the facts against compat.yaml (path); `for_build`: only what an

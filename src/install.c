@@ -65,6 +65,7 @@ struct run {
 	char *tool_path;               /* their directories, ':'-joined */
 	struct mb_facts facts;         /* the host, when checks or builds need it */
 	bool have_facts;
+	bool have_gpus;                /* facts holds the GPUs (preselect_arch) */
 	struct mb_cuda_arch arch;      /* TORCH_CUDA_ARCH_LIST of CUDA builds */
 	char *glibc, *platform;        /* build keys' host inputs */
 	struct mb_txn *txn;
@@ -188,20 +189,17 @@ static bool same_arch(const struct run *r, const struct mb_recipe *rec,
  * chooses again, warning and checking, once it is known what is built. */
 static int preselect_arch(struct run *r)
 {
-	struct mb_facts f;
 	bool any = false;
 	size_t i;
-	int rc;
 
 	for (i = 0; i < r->plan.n_steps; i++)
 		any = any || cuda_build(r->plan.steps[i].recipe);
 	if (!any)
 		return 0;
-	mb_facts_probe(&f, NULL, NULL, false);
-	rc = mb_cuda_arch_choose(r->o->cuda_arch, getenv("TORCH_CUDA_ARCH_LIST"), f.gpu_cc, f.n_gpus,
-				 NULL, &r->arch, r->err);
-	mb_facts_free(&f);
-	return rc;
+	mb_facts_probe_gpus(&r->facts); /* kept: probe_host does not ask nvidia-smi again */
+	r->have_gpus = true;
+	return mb_cuda_arch_choose(r->o->cuda_arch, getenv("TORCH_CUDA_ARCH_LIST"), r->facts.gpu_cc,
+				   r->facts.n_gpus, NULL, &r->arch, r->err);
 }
 
 static void report_item(struct run *r, const char *name, const char *from, const char *to,
@@ -401,7 +399,10 @@ static void probe_host(struct run *r)
 {
 	if (r->have_facts || ((r->o->skip_checks || !r->o->compat) && !builds_with_cuda(r)))
 		return;
-	mb_facts_probe(&r->facts, r->prefix.path, r->cache.dir, builds_with_cuda(r));
+	if (!r->have_gpus)
+		mb_facts_probe_gpus(&r->facts);
+	r->have_gpus = true;
+	mb_facts_probe_rest(&r->facts, r->prefix.path, r->cache.dir, builds_with_cuda(r));
 	plan_gcc(r, &r->facts);
 	external_facts(r, &r->facts);
 	r->have_facts = true;
@@ -1061,7 +1062,7 @@ static void run_free(struct run *r)
 	free(r->probes);
 	free(r->tools);
 	free(r->tool_path);
-	if (r->have_facts)
+	if (r->have_gpus)
 		mb_facts_free(&r->facts);
 	mb_cuda_arch_free(&r->arch);
 	free(r->glibc);

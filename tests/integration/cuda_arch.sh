@@ -14,6 +14,7 @@ fake gcc "10.4.0"
 fake nvidia-smi "535.104.05, 9.0
 535.104.05, 8.0
 535.104.05, 9.0"
+sed -i "2i echo ran >> $T_TMP/smi.log" "$B/nvidia-smi" # each run counted
 
 echo 'kernels' > "$T_TMP/src/kern-1.0/README"
 (cd "$T_TMP/src" && tar -czf ../kern-1.0.tar.gz kern-1.0)
@@ -43,8 +44,11 @@ arch_of() { cat "$T_TMP/p$1/share/arch" 2>/dev/null; }
 run_mb plan kern --recipes "$R"
 case $OUT in *"CUDA architectures: 8.0;9.0 (from nvidia-smi)"*) ok "plan prints both GPUs' archs, deduplicated" ;; *) fail "plan archs" "$OUT" "$ERR" ;; esac
 
+rm -f "$T_TMP/smi.log"
 inst 1
 expect_rc "install builds with the detected archs" 0
+[ "$(wc -l < "$T_TMP/smi.log")" = 1 ] && ok "an install asks nvidia-smi once" ||
+	fail "nvidia-smi runs" "$(wc -l < "$T_TMP/smi.log")"
 [ "$(arch_of 1)" = "8.0;9.0" ] && ok "the build gets TORCH_CUDA_ARCH_LIST=8.0;9.0 from two different GPUs" || fail "detected archs" "$(arch_of 1)"
 case $ERR in *"CUDA architectures: 8.0;9.0 (from nvidia-smi)"*) ok "install prints the list and where it came from" ;; *) fail "install prints archs" "$ERR" ;; esac
 case $ERR in *"kern: build step 1 done in "*" s"*) ok "install prints each build step's wall time" ;; *) fail "step time printed" "$ERR" ;; esac
