@@ -285,17 +285,27 @@ const volatile sig_atomic_t *cli_stop_flag(void)
 
 static void on_signal(int sig)
 {
+	static const char msg[] = "\nmambaboot: stopping once the step under way ends "
+				  "(again: stop now, and the next run finishes the rollback)\n";
+	ssize_t n;
+
 	(void)sig;
 	stop_requested = 1;
+	n = write(STDERR_FILENO, msg, sizeof msg - 1); /* async-signal-safe */
+	(void)n;
 }
 
-/* SIGINT and SIGTERM ask the running command to stop; it rolls back. */
+/* SIGINT and SIGTERM ask the running command to stop; it rolls back.  A
+ * second one takes the default action (SA_RESETHAND) and ends the process
+ * at once: the journal makes the next command finish the rollback, as
+ * after a kill -9. */
 void cli_catch_signals(void)
 {
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

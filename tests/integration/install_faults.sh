@@ -85,6 +85,8 @@ k=0; while [ ! -e "$P/share/slow/half" ] && [ $k -lt 100 ]; do sleep 0.1; k=$((k
 kill -INT "$pid"; wait "$pid"; rc=$?
 [ $rc -ne 0 ] && grep -q 'mambaboot: error:' "$T_TMP/int.err" && ok "SIGINT stops the install with an error (exit $rc)" || fail "SIGINT exit" "rc=$rc $(cat "$T_TMP/int.err")"
 [ "$(tree_sum "$P")" = "$TA" ] && [ ! -e "$P/share/slow" ] && ok "SIGINT leaves the previous state" || fail "SIGINT state"
+grep -q '^mambaboot: stopping once the step under way ends (again: stop now' "$T_TMP/int.err" &&
+	ok "SIGINT says at once that it is stopping, and how to stop now" || fail "SIGINT message" "$(cat "$T_TMP/int.err")"
 
 # A full disk: a 1 MiB tmpfs cannot hold the stack.
 D="$T_TMP/small"; mkdir -p "$D"
