@@ -621,16 +621,18 @@ static void inflater_stop(struct inflater *f)
 
 /* bzip2 decoded block by block (bz2par.h) when it is big enough and there
  * is more than one CPU to decode on; else NULL: use the inflater. */
-static struct mb_bz2par *bz2par_start(const char *path)
+static struct mb_bz2par *bz2par_start(const char *path, unsigned flags)
 {
-	int cpus = mb_online_cpus();
-	unsigned threads = cpus > BZ2PAR_MAX_THREADS ? BZ2PAR_MAX_THREADS : (unsigned)cpus;
+	unsigned cpus = (unsigned)mb_online_cpus(), cap = (flags >> 8) & 0xffu;
+	unsigned threads = cpus > BZ2PAR_MAX_THREADS ? BZ2PAR_MAX_THREADS : cpus;
 	struct mb_bz2par *p = NULL;
 	struct mb_err err;
 	struct stat st;
 	int fd;
 
-	if (cpus < 2 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (cap && threads > cap)
+		threads = cap;
+	if (threads < 2 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return NULL;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > BZ2PAR_MIN_BYTES)
 		mb_bz2par_open(&p, fd, threads, &err); /* not bzip2: NULL, and the inflater */
@@ -660,10 +662,10 @@ static la_ssize_t bz2par_read(struct archive *a, void *ctx, const void **out)
 }
 
 static int source_open(struct source *s, struct archive *in, const char *path,
-		       const struct mb_la *la)
+		       unsigned flags, const struct mb_la *la)
 {
 	s->la = la;
-	s->bz2 = bz2par_start(path);
+	s->bz2 = bz2par_start(path, flags);
 	s->pipe = s->bz2 ? NULL : inflater_start(path, la);
 	if (s->bz2)
 		return la->read_open(in, s, NULL, bz2par_read, NULL);
@@ -699,7 +701,7 @@ int mb_archive_extract_hooked(const char *path, const char *dest, unsigned flags
 		return rc;
 	}
 	in = reader(&u.la);
-	if (source_open(&src, in, path, &u.la) != ARCHIVE_OK)
+	if (source_open(&src, in, path, flags, &u.la) != ARCHIVE_OK)
 		rc = mb_errf(err, MB_EINTEGRITY, "%s: not an archive: %s", path, u.la.error_string(in));
 	else
 		rc = unpack_all(&u, in);

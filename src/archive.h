@@ -11,6 +11,9 @@ enum {
 	MB_ARCHIVE_STRIP_TOP = 1 << 0, /* drop the single top directory, if there is one (source tarballs) */
 	MB_ARCHIVE_NO_TIMES = 1 << 1,  /* leave files' mtimes at now (as pip does) */
 };
+/* Or'ed into flags: a .tar.bz2 decodes on at most n threads (0: one per
+ * online CPU, up to 8), for a caller that runs several unpacks at once. */
+#define MB_ARCHIVE_THREADS(n) (((unsigned)(n) & 0xffu) << 8)
 
 /* Unpack the archive at `path` (tar.*, zip) into `dest`, which must exist.
  * Refused (MB_EINTEGRITY, naming the entry): absolute paths, "..", symlinks

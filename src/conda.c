@@ -72,6 +72,7 @@ static void pkg_free(struct pkg *p)
 
 struct unpack_job {
 	const char *pkg, *filename;
+	unsigned threads; /* for a .tar.bz2: MB_ARCHIVE_THREADS (0: every CPU) */
 };
 
 static int unpack_to(void *ctx, const char *dir, struct mb_err *err)
@@ -81,14 +82,14 @@ static int unpack_to(void *ctx, const char *dir, struct mb_err *err)
 	if (str_endswith(job->filename, ".conda"))
 		return mb_archive_extract_conda(job->pkg, dir, err);
 	if (str_endswith(job->filename, ".tar.bz2"))
-		return mb_archive_extract(job->pkg, dir, 0, err);
+		return mb_archive_extract(job->pkg, dir, MB_ARCHIVE_THREADS(job->threads), err);
 	return mb_errf(err, MB_EINPUT, "%s: not a conda package (.conda or .tar.bz2)", job->filename);
 }
 
 int mb_conda_unpack(const struct mb_cache *cache, const char *blob, const char *sha256,
-		    const char *filename, struct mb_err *err)
+		    const char *filename, unsigned threads, struct mb_err *err)
 {
-	struct unpack_job job = { blob, filename };
+	struct unpack_job job = { blob, filename, threads };
 	char *entry = mb_cache_unpacked(cache, sha256, unpack_to, &job, err);
 
 	free(entry);
@@ -785,7 +786,7 @@ int mb_conda_install(const struct mb_stage_ctx *ctx, const struct mb_conda_artif
 		     struct mb_owned *owned, struct mb_err *err)
 {
 	struct pkg p = { .link = MB_LINK_REFLINK, .from.root = -1, .to.root = -1 };
-	struct unpack_job job = { a->blob, a->filename };
+	struct unpack_job job = { a->blob, a->filename, 0 };
 	size_t first = owned->n;
 	char *entry;
 	int rc;

@@ -21,10 +21,11 @@ int mb_conda_install(const struct mb_stage_ctx *ctx, const struct mb_conda_artif
 		     struct mb_owned *owned, struct mb_err *err);
 
 /* Only the cache entry of a verified package (what mb_conda_install
- * makes first): for unpacking ahead of linking (unpackq.h). */
+ * makes first): for unpacking ahead of linking (unpackq.h).  A .tar.bz2
+ * decodes on at most `threads` threads (0: one per CPU, up to 8). */
 struct mb_cache;
 int mb_conda_unpack(const struct mb_cache *cache, const char *blob, const char *sha256,
-		    const char *filename, struct mb_err *err);
+		    const char *filename, unsigned threads, struct mb_err *err);
 
 /* Once the files are in the prefix: run bin/.NAME-post-link.sh if the
  * package has one (with PREFIX, PKG_NAME, PKG_VERSION, PKG_BUILDNUM). */

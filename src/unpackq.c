@@ -18,7 +18,7 @@ static void *work(void *arg)
 		i = q->next++;
 		pthread_mutex_unlock(&q->mu);
 		mb_conda_unpack(q->cache, q->items[i].blob, q->items[i].sha256,
-				q->items[i].filename, &ignored);
+				q->items[i].filename, q->bz2_threads, &ignored);
 		pthread_mutex_lock(&q->mu);
 		q->done[i] = true;
 		pthread_cond_broadcast(&q->changed);
@@ -43,6 +43,12 @@ void mb_unpackq_start(struct mb_unpackq *q, const struct mb_cache *cache,
 	q->n_threads = 0;
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->changed, NULL);
+	/* The CPUs are shared out: `want` packages at once, each decoding
+	 * bzip2 on its share, so that the threads (and their memory, about
+	 * 5 MB each) stay about one per CPU however many packages unpack. */
+	q->bz2_threads = want ? (unsigned)(mb_online_cpus() / want) : 0;
+	if (want && q->bz2_threads < 1)
+		q->bz2_threads = 1;
 	while (q->n_threads < want && pthread_create(&q->threads[q->n_threads], NULL, work, q) == 0)
 		q->n_threads++;
 }

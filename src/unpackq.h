@@ -33,6 +33,7 @@ struct mb_unpackq {
 	bool stop;
 	pthread_t *threads;
 	int n_threads;
+	unsigned bz2_threads;  /* each worker's share of the CPUs, for bzip2 */
 };
 
 /* Starts min(jobs, n) workers (none for jobs <= 1: the caller unpacks). */

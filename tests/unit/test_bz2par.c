@@ -5,12 +5,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "archive.h"
 #include "bz2par.h"
 #include "fsutil.h"
 #include "util.h"
@@ -343,6 +346,66 @@ static void test_close_early(void **state)
 	free(data.data);
 }
 
+/* The threads this process has beyond its own (a sanitizer may run one)
+ * when the first file's bytes arrive. */
+struct threads_seen {
+	int n;
+};
+
+static int count_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void on_data(void *ctx, const char *rel, const void *buf, size_t len)
+{
+	struct threads_seen *t = ctx;
+
+	(void)rel, (void)buf, (void)len;
+	if (!t->n)
+		t->n = count_threads();
+}
+
+static int threads_unpacking(const char *tar, const char *to, unsigned flags)
+{
+	struct threads_seen t = { 0 };
+	struct mb_archive_hooks hooks = { NULL, on_data, NULL, &t };
+	char *path = path_of(tar), *dest = path_of(to);
+	struct mb_err err;
+	int before = count_threads();
+
+	assert_int_equal(mkdir(dest, 0755), 0);
+	assert_int_equal(mb_archive_extract_hooked(path, dest, flags, &hooks, &err), 0);
+	free(dest);
+	free(path);
+	return t.n - before;
+}
+
+/* A .tar.bz2 over 2 MiB decodes on every CPU, unless the caller (several
+ * unpacks at once, unpackq.c) gives it a share: MB_ARCHIVE_THREADS(1) is
+ * one decoding thread beside the caller's, which writes the files. */
+static void test_archive_threads_capped(void **state)
+{
+	struct bytes data = random_and_text(8 << 20); /* over 2 MiB once compressed */
+
+	(void)state;
+	if (mb_online_cpus() < 2)
+		skip();
+	put_file("big.bin", data.data, data.len);
+	run("tar -cjf big.tar.bz2 big.bin");
+	assert_true(threads_unpacking("big.tar.bz2", "all-cpus", 0) >= 2);
+	assert_int_equal(threads_unpacking("big.tar.bz2", "one", MB_ARCHIVE_THREADS(1)), 1);
+	free(data.data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_flipped_bit_fails),
 		cmocka_unit_test(test_not_bzip2_refused),
 		cmocka_unit_test(test_close_early),
+		cmocka_unit_test(test_archive_threads_capped),
 	};
 
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
