@@ -117,7 +117,11 @@ int mb_buildcache_check(const char *entry, const struct mb_build_manifest *m,
 
 	for (i = 0; rc == 0 && i < m->n; i++) {
 		char *path = path_join(entry, m->files[i].name);
-		rc = mb_sha256_file(path, hex, err);
+		if (access(path, F_OK) < 0 && errno == ENOENT)
+			rc = mb_errf(err, MB_EINTEGRITY, "build output %s: missing, its manifest names it",
+				     path);
+		else
+			rc = mb_sha256_file(path, hex, err);
 		if (rc == 0 && strcmp(hex, m->files[i].sha256) != 0)
 			rc = mb_errf(err, MB_EINTEGRITY, "build output %s: sha256 is %s, its manifest says %s",
 				     path, hex, m->files[i].sha256);

@@ -70,6 +70,10 @@ inst "$T_TMP/pd" "$T_TMP/cd"
 expect_rc "the next run builds it again" 0
 [ "$(builds)" = $((n + 1)) ] && [ "$("$T_TMP/pd/bin/greet")" = patched ] && [ -f "$T_TMP/cd/builds/$key/manifest" ] &&
 	ok "built once more, installed and kept" || fail "rebuild" "$(builds) $OUT"
+cp -a "$T_TMP/c1" "$T_TMP/cm" && rm "$T_TMP/cm/builds/$key/files.tar"
+inst "$T_TMP/pm" "$T_TMP/cm"
+expect_err "a cached build missing a file: exit 4, and removed too" 4 "missing, its manifest names it"
+[ ! -e "$T_TMP/cm/builds/$key" ] && ok "the incomplete entry is gone" || fail "missing-file entry kept"
 
 # Every input changes the key: the install then misses (--no-build: exit 5 naming it).
 miss() { # NAME WANTED_LINE
