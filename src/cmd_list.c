@@ -28,7 +28,7 @@ static json_t *removed_json(const struct mb_prefix *p, struct mb_state_recipe *r
 
 	for (i = 0; i < n; i++)
 		json_array_append_new(a, json_string(gone[i]));
-	mb_conda_gone_free(gone, n);
+	strv_free(gone, n);
 	return a;
 }
 
@@ -41,7 +41,7 @@ static void print_removed(const struct mb_prefix *p, struct mb_state_recipe *r)
 	for (i = 0; i < n; i++)
 		printf("%s%s", i ? ", " : "  (removed by another tool: ", gone[i]);
 	printf("%s\n", n ? ")" : "");
-	mb_conda_gone_free(gone, n);
+	strv_free(gone, n);
 }
 
 static json_t *list_json(const struct mb_prefix *p)

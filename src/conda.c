@@ -968,13 +968,6 @@ size_t mb_conda_gone(const struct mb_prefix *p, struct mb_state_recipe *r, char 
 	return n;
 }
 
-void mb_conda_gone_free(char **gone, size_t n)
-{
-	while (n-- > 0)
-		free(gone[n]);
-	free(gone);
-}
-
 /* ---- conda-meta/history ---- */
 
 /* "conda-forge/linux-64::name-version-build" for each conda artifact of s
@@ -1011,13 +1004,6 @@ static bool has(char **v, size_t n, const char *s)
 	return n && bsearch(&s, v, n, sizeof *v, strptr_cmp);
 }
 
-static void free_strs(char **v, size_t n)
-{
-	while (n-- > 0)
-		free(v[n]);
-	free(v);
-}
-
 /* A transaction's conda packages, before and after. */
 struct history {
 	char **was, **now;             /* every dist */
@@ -1037,10 +1023,10 @@ static void history_read(struct history *h, const struct mb_state *before,
 
 static void history_free(struct history *h)
 {
-	free_strs(h->was, h->n_was);
-	free_strs(h->now, h->n_now);
-	free_strs(h->asked_was, h->n_asked_was);
-	free_strs(h->asked_now, h->n_asked_now);
+	strv_free(h->was, h->n_was);
+	strv_free(h->now, h->n_now);
+	strv_free(h->asked_was, h->n_asked_was);
+	strv_free(h->asked_now, h->n_asked_now);
 }
 
 static bool history_changed(const struct history *h)

@@ -54,11 +54,10 @@ void mb_conda_history(struct mb_prefix *p, const char *verb, char *const *names,
 
 /* The conda-meta records (paths under the prefix) of a conda recipe that
  * are gone: another tool (micromamba remove, conda remove) unlinked those
- * packages.  Returns how many, in *gone (free with mb_conda_gone_free);
+ * packages.  Returns how many, in *gone (free with strv_free);
  * 0 for other kinds, and where the recipe's file list cannot be read.
  * Sets r->removed_elsewhere: the history then leaves r out of "before". */
 struct mb_state_recipe;
 size_t mb_conda_gone(const struct mb_prefix *p, struct mb_state_recipe *r, char ***gone);
-void mb_conda_gone_free(char **gone, size_t n);
 
 #endif

@@ -171,7 +171,7 @@ static bool removed_elsewhere(const struct run *r, struct mb_state_recipe *old)
 	char **gone;
 	size_t n = mb_conda_gone(&r->prefix, old, &gone);
 
-	mb_conda_gone_free(gone, n);
+	strv_free(gone, n);
 	return n > 0;
 }
 

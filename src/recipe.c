@@ -648,17 +648,6 @@ int mb_recipe_parse(const char *file, const char *buf, size_t len,
 
 /* ---- freeing ---- */
 
-static void free_strv(char **v, size_t n)
-{
-	size_t i;
-
-	if (!v)
-		return;
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void mb_recipe_free(struct mb_recipe *r)
 {
 	size_t i;
@@ -672,7 +661,7 @@ void mb_recipe_free(struct mb_recipe *r)
 	for (i = 0; i < r->n_artifacts; i++) {
 		struct mb_artifact *a = &r->artifacts[i];
 		free(a->url);
-		free_strv(a->mirrors, a->n_mirrors);
+		strv_free(a->mirrors, a->n_mirrors);
 		free(a->sha256);
 		free(a->tree_sha256);
 		free(a->filename);
@@ -690,8 +679,8 @@ void mb_recipe_free(struct mb_recipe *r)
 	free(r->artifacts);
 	free(r->patches);
 	free(r->env);
-	free_strv(r->script, r->n_script);
-	free_strv(r->detect_argv, r->n_detect_argv);
+	strv_free(r->script, r->n_script);
+	strv_free(r->detect_argv, r->n_detect_argv);
 	free(r->detect_regex);
 	free(r->file);
 	free(r->name);
@@ -711,7 +700,7 @@ void mb_stack_free(struct mb_stack *s)
 		free(s->constraints[i].spec_text);
 	}
 	free(s->constraints);
-	free_strv(s->targets, s->n_targets);
+	strv_free(s->targets, s->n_targets);
 	free(s->file);
 	free(s->name);
 	free(s->summary);
@@ -787,7 +776,7 @@ static int load_dir(struct mb_recipe_set *set, const char *dir, bool stacks,
 				     path);
 		free(path);
 	}
-	free_strv(names, n);
+	strv_free(names, n);
 	return rc;
 }
 

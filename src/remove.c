@@ -102,7 +102,7 @@ int mb_prefix_remove(struct mb_prefix *p, char *const *names, size_t n, bool for
 		if (generated ? n_kept > 0 : needed(kept, n_kept, r->name) && !in_list(names, n, r->name))
 			continue; /* bin/activate goes with the last recipe */
 		n_gone = mb_conda_gone(p, r, &gone); /* then no "-" line twice */
-		mb_conda_gone_free(gone, n_gone);
+		strv_free(gone, n_gone);
 		rc = mb_txn_unlink_recipe(t, r, err);
 		mb_txn_drop_recipe(t, r->name);
 		if (!generated)

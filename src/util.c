@@ -75,6 +75,15 @@ char *xasprintf(const char *fmt, ...)
 	return p;
 }
 
+void strv_free(char **v, size_t n)
+{
+	if (!v)
+		return;
+	while (n-- > 0)
+		free(v[n]);
+	free(v);
+}
+
 void *grow(void *p, size_t *cap, size_t need, size_t size)
 {
 	size_t c = *cap;

@@ -18,6 +18,8 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Grow an array so that it holds at least `need` items of `size` bytes. */
 void *grow(void *p, size_t *cap, size_t need, size_t size);
+/* Frees the n strings of v, then v (NULL: nothing). */
+void strv_free(char **v, size_t n);
 #define VEC_PUSH(arr, n, cap) \
 	((arr) = grow((arr), &(cap), (n) + 1, sizeof *(arr)), &(arr)[(n)++])
 

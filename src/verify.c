@@ -57,7 +57,7 @@ static size_t removed_records(const struct mb_prefix *p, struct mb_state_recipe 
 
 	for (i = 0; i < n; i++)
 		report(ctx, r->name, gone[i], MB_PROBLEM_REMOVED);
-	mb_conda_gone_free(gone, n);
+	strv_free(gone, n);
 	return n;
 }
 
