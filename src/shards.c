@@ -256,9 +256,16 @@ static int shard_section(const void *buf, size_t len, const char *section, const
 	if (entry.type != MP_MAP)
 		return -1;
 	at = m.p;
-	if (mp_map_get(&m, &entry, "sha256", &v) < 0)
+	switch (mp_map_get(&m, &entry, "sha256", &v)) {
+	case 1:
+		hex_of(&v, sha256);
+		break;
+	case 0:
+		sha256[0] = '\0'; /* no digest: this shard pins nothing for it */
+		break;
+	default:
 		return -1;
-	hex_of(&v, sha256);
+	}
 	m.p = at;
 	*size = mp_map_get(&m, &entry, "size", &v) == 1 && v.type == MP_INT && v.i >= 0 ? v.i : -1;
 	return sha256[0] ? 1 : 0;
