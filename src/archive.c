@@ -105,8 +105,7 @@ static int unsafe(struct unpack *u, const char *entry, const char *why)
 		       copy);
 }
 
-/* Does a link at rel (relative to dest) pointing at target stay inside? */
-static bool link_inside(const char *rel, const char *target)
+bool mb_archive_link_inside(const char *rel, const char *target)
 {
 	const char *slash = strrchr(rel, '/'), *p;
 	long depth = 0;
@@ -181,7 +180,7 @@ static int check_type(struct unpack *u, struct archive_entry *e, const char *rel
 		return 0; /* checked when it is made */
 	if (t == AE_IFLNK) {
 		const char *target = la->entry_symlink(e);
-		return target && link_inside(rel, target) ? 0
+		return target && mb_archive_link_inside(rel, target) ? 0
 			: unsafe(u, rel, "symlink pointing outside the archive");
 	}
 	if (t != AE_IFREG && t != AE_IFDIR)

@@ -3,6 +3,7 @@
 #ifndef MB_ARCHIVE_H
 #define MB_ARCHIVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -22,6 +23,10 @@ enum {
  * goes through a symlink.  setuid/setgid bits are dropped; directory
  * modes are applied last. */
 int mb_archive_extract(const char *path, const char *dest, unsigned flags, struct mb_err *err);
+
+/* Does a symlink at rel (relative to dest) pointing at target stay inside
+ * dest?  What mb_archive_extract requires of every symlink it makes. */
+bool mb_archive_link_inside(const char *rel, const char *target);
 
 /* Called for each regular file as it is written: mode() picks its mode
  * (given the archive's, without setuid/setgid), then its bytes in order,

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "archive.h"
 #include "fsutil.h"
 #include "util.h"
 
@@ -110,8 +111,10 @@ static int pack_one(int out, const char *root, const struct mb_owned_file *f, in
 		ssize_t n = readlink(path, target, sizeof target - 1);
 		if (n < 0)
 			rc = mb_errno(err, MB_EFAIL, errno, "cannot read the link %s", path);
-		else
-			target[n] = '\0';
+		else if ((target[n] = '\0', !mb_archive_link_inside(f->path, target)))
+			/* the unpacker would refuse it on every install */
+			rc = mb_errf(err, MB_EINPUT, "the link %s points outside the prefix (%s)",
+				     f->path, target);
 	}
 	if (rc == 0)
 		rc = header(f, f->type == MB_OWNED_LINK ? target : NULL, mtime, hdr, err);

@@ -169,4 +169,13 @@ for k in "$MIRROR"/builds/*; do printf 'X' | dd of="$k/files.tar" bs=1 seek=600 
 inst "$T_TMP/m2" "$T_TMP/c4"
 expect_err "a tampered build output in the mirror: exit 4" 4 "sha256"
 [ ! -e "$T_TMP/m2/bin/greet" ] && ok "and nothing was installed" || fail "tampered output installed"
+
+# A build whose output links to an absolute path in its prefix installs,
+# but is not kept: the unpacker would refuse that link on every hit.
+printf 'name: abslink\nversion: "1.0"\nkind: source\nartifacts:\n  - url: https://upstream.invalid/greet-1.0.tar.gz\n    sha256: %s\nbuild:\n  script:\n    - mkdir -p "$PREFIX/lib" && echo x > "$PREFIX/lib/libx.so.1" && ln -s "$PREFIX/lib/libx.so.1" "$PREFIX/lib/libx.so"\n' "$sha" > "$R/abslink.yaml"
+run_mb install abslink --recipes "$R" --prefix "$T_TMP/al" --cache "$T_TMP/cal" --mirror "$MIRROR" --offline
+expect_rc "a build with an absolute symlink installs" 0
+[ -L "$T_TMP/al/lib/libx.so" ] && [ -z "$(ls "$T_TMP/cal/builds" 2>/dev/null)" ] &&
+	grep -q 'the output is not kept: the link lib/libx.so points outside the prefix' "$T_TMP/al/.mambaboot/logs/abslink.log" &&
+	ok "and is not kept, the log saying why" || fail "absolute link kept" "$(ls "$T_TMP/cal/builds" 2>&1)" "$ERR"
 done_testing
