@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <errno.h>
 #include <signal.h>
 #include <jansson.h>
 #include <limits.h>
@@ -287,12 +288,14 @@ static void on_signal(int sig)
 {
 	static const char msg[] = "\nmambaboot: stopping once the step under way ends "
 				  "(again: stop now, and the next run finishes the rollback)\n";
+	int saved = errno; /* the interrupted code may be about to read it */
 	ssize_t n;
 
 	(void)sig;
 	stop_requested = 1;
 	n = write(STDERR_FILENO, msg, sizeof msg - 1); /* async-signal-safe */
 	(void)n;
+	errno = saved;
 }
 
 /* SIGINT and SIGTERM ask the running command to stop; it rolls back.  A
