@@ -47,16 +47,9 @@ static int probe_plan(const struct mb_plan *plan, const struct mb_cache *cache,
 static int choose_arch(const struct mb_recipe *r, const char *option, struct host_inputs *h,
 		       struct mb_err *err)
 {
-	struct mb_facts f;
-	int rc;
-
 	if (!mb_recipe_depends_on(r, "cuda"))
 		return 0;
-	mb_facts_probe(&f, NULL, NULL, false);
-	rc = mb_cuda_arch_choose(option, getenv("TORCH_CUDA_ARCH_LIST"), f.gpu_cc, f.n_gpus, NULL,
-				 &h->arch, err);
-	mb_facts_free(&f);
-	return rc;
+	return mb_cuda_arch_here(option, NULL, &h->arch, err);
 }
 
 static void host_inputs_free(struct host_inputs *h)

@@ -6,7 +6,6 @@
 
 #include "commands.h"
 #include "cudaarch.h"
-#include "doctor.h"
 #include "stages.h"
 #include "util.h"
 
@@ -142,17 +141,10 @@ static bool builds_cuda(const struct mb_plan *plan)
 static int plan_arch(const struct mb_opts *opts, const struct mb_plan *plan,
 		     const struct mb_events *ev, struct mb_cuda_arch *arch, struct mb_err *err)
 {
-	struct mb_facts facts;
-	int rc;
-
 	memset(arch, 0, sizeof *arch);
 	if (!builds_cuda(plan))
 		return 0;
-	mb_facts_probe(&facts, NULL, NULL, false);
-	rc = mb_cuda_arch_choose(opts->cuda_arch, getenv("TORCH_CUDA_ARCH_LIST"), facts.gpu_cc,
-				 facts.n_gpus, ev, arch, err);
-	mb_facts_free(&facts);
-	return rc;
+	return mb_cuda_arch_here(opts->cuda_arch, ev, arch, err);
 }
 
 static int run(struct mb_opts *opts, struct mb_err *err)

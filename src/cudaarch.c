@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "doctor.h"
 #include "util.h"
 #include "version.h"
 
@@ -143,6 +144,19 @@ int mb_cuda_arch_choose(const char *option, const char *env, char *const *gpu_cc
 	out->source = MB_ARCH_DETECTED;
 	rc = normalize(found, "nvidia-smi's compute_cap", &out->list, err);
 	free(found);
+	return rc;
+}
+
+int mb_cuda_arch_here(const char *option, const struct mb_events *ev, struct mb_cuda_arch *out,
+		      struct mb_err *err)
+{
+	struct mb_facts f;
+	int rc;
+
+	mb_facts_probe_gpus(&f);
+	rc = mb_cuda_arch_choose(option, getenv("TORCH_CUDA_ARCH_LIST"), f.gpu_cc, f.n_gpus, ev,
+				 out, err);
+	mb_facts_free(&f);
 	return rc;
 }
 

@@ -37,6 +37,10 @@ struct mb_cuda_arch {
 int mb_cuda_arch_choose(const char *option, const char *env, char *const *gpu_cc,
 			size_t n_gpus, const struct mb_events *ev, struct mb_cuda_arch *out,
 			struct mb_err *err);
+/* The same on this host: the option, TORCH_CUDA_ARCH_LIST, then its GPUs
+ * (nvidia-smi, asked once). */
+int mb_cuda_arch_here(const char *option, const struct mb_events *ev, struct mb_cuda_arch *out,
+		      struct mb_err *err);
 void mb_cuda_arch_free(struct mb_cuda_arch *a);
 
 /* "--cuda-arch", "TORCH_CUDA_ARCH_LIST", "nvidia-smi" or "none". */
