@@ -252,11 +252,12 @@ char *cli_share_file(const char *name)
 	return cand;
 }
 
-int cli_load_plan(const struct mb_opts *opts, struct mb_recipe_set *set,
-		  struct mb_plan *plan, struct mb_err *err)
+static int load_plan(const struct mb_opts *opts, bool with_lock, struct mb_recipe_set *set,
+		     struct mb_plan *plan, struct mb_err *err)
 {
 	char *dir = cli_recipes_dir(opts);
-	int rc = mb_recipe_set_load(set, dir, opts->patches, err);
+	int rc = with_lock ? mb_recipe_set_load(set, dir, opts->patches, err)
+			   : mb_recipe_set_load_unlocked(set, dir, opts->patches, err);
 
 	free(dir);
 	if (rc < 0)
@@ -265,6 +266,18 @@ int cli_load_plan(const struct mb_opts *opts, struct mb_recipe_set *set,
 	if (rc < 0)
 		mb_recipe_set_free(set);
 	return rc;
+}
+
+int cli_load_plan(const struct mb_opts *opts, struct mb_recipe_set *set,
+		  struct mb_plan *plan, struct mb_err *err)
+{
+	return load_plan(opts, true, set, plan, err);
+}
+
+int cli_load_plan_unlocked(const struct mb_opts *opts, struct mb_recipe_set *set,
+			   struct mb_plan *plan, struct mb_err *err)
+{
+	return load_plan(opts, false, set, plan, err);
 }
 
 int cli_print_json(void *json, struct mb_err *err)

@@ -71,6 +71,9 @@ char *cli_share_file(const char *name);
 /* Load the recipe set and plan opts->args. */
 int cli_load_plan(const struct mb_opts *opts, struct mb_recipe_set *set,
 		  struct mb_plan *plan, struct mb_err *err);
+/* The same without DIR/lock.yaml applied (`lock`, which rewrites it). */
+int cli_load_plan_unlocked(const struct mb_opts *opts, struct mb_recipe_set *set,
+			   struct mb_plan *plan, struct mb_err *err);
 
 /* Event drawing. */
 struct ui_bars;

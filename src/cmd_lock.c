@@ -44,7 +44,7 @@ static int run(struct mb_opts *opts, struct mb_err *err)
 	struct mb_lock_opts lo = { 0 };
 	struct ui ui;
 	struct mb_events ev;
-	int rc = cli_load_plan(opts, &set, &plan, err);
+	int rc = cli_load_plan_unlocked(opts, &set, &plan, err);
 
 	if (rc < 0)
 		return rc;

@@ -56,7 +56,7 @@ static int record(struct run *r, struct want *w, const char *sha, int64_t size,
 		return mb_errf(r->err, MB_EINTEGRITY,
 			       "%s: the indexes disagree: %s gives sha256 %s, %s gives %s",
 			       w->a->filename, w->index, w->sha256, index, sha);
-	if (size >= 0 && w->a->size >= 0 && !w->a->locked && size != w->a->size)
+	if (size >= 0 && w->a->size >= 0 && size != w->a->size)
 		return mb_errf(r->err, MB_EINTEGRITY,
 			       "%s: %s gives size %lld, the recipe %s says %lld", w->a->filename,
 			       index, (long long)size, w->recipe->file, (long long)w->a->size);
@@ -464,7 +464,7 @@ static void drop_stale(const struct mb_recipe_set *set, struct mb_lock *lk,
 
 	for (i = 0; i < lk->n; i++) {
 		const struct mb_artifact *a = set_artifact(set, lk->v[i].url);
-		if (a && (!mb_artifact_pinned(a) || a->locked)) {
+		if (a && !mb_artifact_pinned(a)) {
 			lk->v[kept++] = lk->v[i];
 			continue;
 		}
@@ -518,7 +518,7 @@ static void collect(struct run *r, const struct mb_plan *plan)
 		for (k = 0; k < rec->n_artifacts; k++) {
 			const struct mb_artifact *a = &rec->artifacts[k];
 			struct want *w;
-			if (mb_artifact_pinned(a) && !a->locked)
+			if (mb_artifact_pinned(a))
 				continue;
 			w = VEC_PUSH(r->w, r->n, r->cap);
 			memset(w, 0, sizeof *w);
@@ -536,6 +536,11 @@ static int write_lock(struct run *r, const struct mb_recipe_set *set,
 	size_t i;
 	int rc = mb_lock_read(&lk, rep->path, r->err);
 
+	if (rc < 0 && r->err->code == MB_EINPUT) { /* damaged: this run writes it anew */
+		struct mb_event ev = { MB_EV_WARN, "lock", NULL, r->err->msg, 0, 0 };
+		mb_emit(r->o->ev, &ev);
+		rc = 0;
+	}
 	if (rc < 0)
 		return rc;
 	now_utc(date, sizeof date);

@@ -809,8 +809,8 @@ static int check_unique(const struct mb_recipe_set *set, struct mb_err *err)
 	return 0;
 }
 
-int mb_recipe_set_load(struct mb_recipe_set *set, const char *dir,
-		       const char *patches_dir, struct mb_err *err)
+int mb_recipe_set_load_unlocked(struct mb_recipe_set *set, const char *dir,
+				const char *patches_dir, struct mb_err *err)
 {
 	char *stacks = path_join(dir, "stacks");
 	int rc;
@@ -823,10 +823,18 @@ int mb_recipe_set_load(struct mb_recipe_set *set, const char *dir,
 		rc = load_dir(set, stacks, true, err);
 	if (rc == 0)
 		rc = check_unique(set, err);
-	if (rc == 0)
-		rc = mb_lock_apply(set, err);
 	free(stacks);
 	if (rc < 0)
+		mb_recipe_set_free(set);
+	return rc;
+}
+
+int mb_recipe_set_load(struct mb_recipe_set *set, const char *dir,
+		       const char *patches_dir, struct mb_err *err)
+{
+	int rc = mb_recipe_set_load_unlocked(set, dir, patches_dir, err);
+
+	if (rc == 0 && (rc = mb_lock_apply(set, err)) < 0)
 		mb_recipe_set_free(set);
 	return rc;
 }

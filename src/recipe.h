@@ -116,6 +116,10 @@ int mb_recipe_parse(const char *file, const char *buf, size_t len,
  * patches_dir may be NULL: then DIR/../patches, else DIR/patches. */
 int mb_recipe_set_load(struct mb_recipe_set *set, const char *dir,
 		       const char *patches_dir, struct mb_err *err);
+/* The same without the lock file: for `lock`, which rewrites it (and so
+ * must work when it is stale or damaged). */
+int mb_recipe_set_load_unlocked(struct mb_recipe_set *set, const char *dir,
+				const char *patches_dir, struct mb_err *err);
 void mb_recipe_set_free(struct mb_recipe_set *set);
 
 /* Does r list `name` among its depends? */

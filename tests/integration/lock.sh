@@ -116,6 +116,16 @@ expect_rc "a second lock exits 0" 0
 if [ "$(stat -c '%i %Y' "$L")" = "$before" ] && cmp -s "$L" "$T_TMP/lock.before"; then
 	ok "a second lock rewrites nothing"; else fail "second lock rewrote" "$(diff "$T_TMP/lock.before" "$L")"; fi
 
+# A damaged lock file stops every command but lock, which writes it anew.
+printf 'entries: [oops\n' > "$L"
+run_mb plan --recipes "$R"
+expect_err "a damaged lock.yaml: plan exits 2 naming it" 2 "lock.yaml"
+run_mb lock --recipes "$R" --index-url "$H/simple"
+expect_rc "lock repairs a damaged lock.yaml" 0
+case $ERR in *"lock.yaml"*) ok "and warns that it was damaged" ;; *) fail "damaged lock warning" "$ERR" ;; esac
+grep -v 'date:' "$L" > "$T_TMP/l1"; grep -v 'date:' "$T_TMP/lock.before" > "$T_TMP/l2"
+cmp -s "$T_TMP/l1" "$T_TMP/l2" && ok "with the same entries as before, dates apart" || fail "repaired lock" "$(diff "$T_TMP/l2" "$T_TMP/l1")"
+
 run_mb install --recipes "$R" --prefix "$T_TMP/p1" --cache "$T_TMP/c1"
 expect_rc "lock, then install without --allow-unpinned" 0
 [ -f "$T_TMP/p1/conda-meta/dependency-1.0-0.json" ] && ls "$T_TMP/p1"/lib/python3*/site-packages/sample-1.2.0.dist-info/RECORD >/dev/null 2>&1 &&
