@@ -945,7 +945,7 @@ static bool records_by_filename(const char *prefix, const struct mb_state_recipe
 	return r->n_artifacts > 0;
 }
 
-static bool is_record(const char *path)
+bool mb_conda_is_record(const char *path)
 {
 	return !strncmp(path, "conda-meta/", 11) && !strchr(path + 11, '/') &&
 	       str_endswith(path, ".json");
@@ -961,7 +961,7 @@ size_t mb_conda_gone(const struct mb_prefix *p, struct mb_state_recipe *r, char 
 	    mb_prefix_load_files(p, r, &err) < 0)
 		return 0;
 	for (i = 0; i < r->files.n; i++)
-		if (r->files.v[i].type == MB_OWNED_FILE && is_record(r->files.v[i].path) &&
+		if (r->files.v[i].type == MB_OWNED_FILE && mb_conda_is_record(r->files.v[i].path) &&
 		    !in_prefix_exists(p->path, r->files.v[i].path))
 			*VEC_PUSH(*gone, n, cap) = xstrdup(r->files.v[i].path);
 	r->removed_elsewhere = n > 0;

@@ -58,6 +58,9 @@ void mb_conda_history(struct mb_prefix *p, const char *verb, char *const *names,
  * 0 for other kinds, and where the recipe's file list cannot be read.
  * Sets r->removed_elsewhere: the history then leaves r out of "before". */
 struct mb_state_recipe;
+/* Is path a conda-meta record (conda-meta/NAME.json)?  A conda recipe's
+ * file list holds each package's files, then its record. */
+bool mb_conda_is_record(const char *path);
 size_t mb_conda_gone(const struct mb_prefix *p, struct mb_state_recipe *r, char ***gone);
 
 #endif

@@ -47,24 +47,46 @@ static enum mb_problem check_file(const char *full, const struct mb_owned_file *
 	return strcmp(hex, f->sha256) ? MB_PROBLEM_MODIFIED : MB_PROBLEM_NONE;
 }
 
-/* The records of r's conda packages another tool removed: reported, and
- * how many; r's missing files are then its, not problems. */
-static size_t removed_records(const struct mb_prefix *p, struct mb_state_recipe *r,
-			      mb_problem_fn report, void *ctx)
+static bool listed(char *const *v, size_t n, const char *s)
+{
+	while (n-- > 0)
+		if (strcmp(v[n], s) == 0)
+			return true;
+	return false;
+}
+
+/* Which of r's files belong to a conda package another tool removed (its
+ * record reported): in r's list each package's files come before its
+ * record, so a file is the package's whose record comes next.  Their
+ * absence is no problem; other packages' missing files still are.  NULL
+ * when no package is gone. */
+static bool *removed_files(const struct mb_prefix *p, struct mb_state_recipe *r,
+			   mb_problem_fn report, void *ctx, size_t *n_removed)
 {
 	char **gone;
-	size_t n = mb_conda_gone(p, r, &gone), i;
+	size_t n = mb_conda_gone(p, r, &gone), j;
+	bool *out = NULL, in_gone = false;
 
-	for (i = 0; i < n; i++)
-		report(ctx, r->name, gone[i], MB_PROBLEM_REMOVED);
+	*n_removed = n;
+	for (j = 0; j < n; j++)
+		report(ctx, r->name, gone[j], MB_PROBLEM_REMOVED);
+	if (n) {
+		out = xcalloc(r->files.n + 1, sizeof *out);
+		for (j = r->files.n; j-- > 0;) {
+			if (mb_conda_is_record(r->files.v[j].path))
+				in_gone = listed(gone, n, r->files.v[j].path);
+			out[j] = in_gone;
+		}
+	}
 	strv_free(gone, n);
-	return n;
+	return out;
 }
 
 static void check_recipe(struct mb_prefix *p, struct mb_state_recipe *r, mb_problem_fn report,
 			 void *ctx, struct mb_verify_counts *counts)
 {
-	size_t removed = removed_records(p, r, report, ctx), j;
+	size_t removed, j;
+	bool *gone = removed_files(p, r, report, ctx, &removed);
 
 	counts->removed_packages += removed;
 	for (j = 0; j < r->files.n; j++) {
@@ -75,7 +97,7 @@ static void check_recipe(struct mb_prefix *p, struct mb_state_recipe *r, mb_prob
 		counts->checked++;
 		if (pr == MB_PROBLEM_NONE)
 			continue;
-		if (pr == MB_PROBLEM_MISSING && removed) {
+		if (pr == MB_PROBLEM_MISSING && gone && gone[j]) {
 			counts->removed++;
 			continue;
 		}
@@ -85,6 +107,7 @@ static void check_recipe(struct mb_prefix *p, struct mb_state_recipe *r, mb_prob
 			counts->modified++;
 		report(ctx, r->name, f->path, pr);
 	}
+	free(gone);
 }
 
 int mb_prefix_verify(struct mb_prefix *p, mb_problem_fn report, void *ctx,

@@ -84,4 +84,24 @@ last_block "$P" | grep -qx -- "-file://$CH/linux-64::synth000-1.0-0" &&
 	ok "the history records synth000's removal, not synth001's again" || fail "history after remove" "$(last_block "$P")"
 run_mb verify --prefix "$P"
 expect_rc "verify passes after remove" 0
+
+# One recipe of two conda packages: another tool removes one; a file of the
+# other missing is still damage.
+R2="$T_TMP/r2" P2="$T_TMP/pair"
+mkdir -p "$R2"
+{
+	printf 'name: pair\nversion: "1.0"\nkind: conda\nartifacts:\n'
+	for n in 000 001; do
+		f="$CH/linux-64/synth$n-1.0-0.tar.bz2"
+		printf '  - url: file://%s\n    sha256: %s\n' "$f" "$(sha256sum "$f" | cut -d' ' -f1)"
+	done
+} > "$R2/pair.yaml"
+run_mb install pair --recipes "$R2" --cache "$T_TMP/cache" --prefix "$P2"
+expect_rc "install a recipe of two conda packages" 0
+rm -r "$P2/share/synth001" "$P2/bin/synth001" "$P2/conda-meta/synth001-1.0-0.json" "$P2/share/synth000/f0000.txt"
+run_mb verify --prefix "$P2"
+expect_rc "a file of the package still there, missing: verify fails" 4
+printf '%s\n' "$OUT" | grep -qx "missing   share/synth000/f0000.txt (pair)" &&
+	! printf '%s\n' "$OUT" | grep -q "^missing .*synth001" &&
+	ok "it is named missing; the removed package's files are not" || fail "pair verify" "$OUT"
 done_testing
