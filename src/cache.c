@@ -3,6 +3,7 @@
 #define _DEFAULT_SOURCE
 #include "cache.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -30,9 +32,36 @@ static char *default_dir(void)
 	return NULL;
 }
 
+/* What a process killed at once (kill -9, a second Ctrl-C) left in
+ * CACHE/tmp: half-unpacked entries, unfinished builds.  Nothing works in
+ * there for a day (entries are made there and renamed out within the
+ * run), and a pid says nothing on a cache other hosts share. */
+#define TMP_STALE_SECONDS (24 * 3600)
+
+static void sweep_tmp(const char *tmp)
+{
+	DIR *d = opendir(tmp);
+	struct dirent *de;
+	time_t now = time(NULL);
+
+	while (d && (de = readdir(d)) != NULL) {
+		struct stat st;
+		char *path;
+		if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    now - st.st_mtime < TMP_STALE_SECONDS)
+			continue;
+		path = path_join(tmp, de->d_name);
+		remove_tree(path, NULL);
+		free(path);
+	}
+	if (d)
+		closedir(d);
+}
+
 int mb_cache_open(struct mb_cache *cache, const char *dir, struct mb_err *err)
 {
 	static const char *const subdirs[] = { "blobs/sha256", "blobs/md5", "partial", "unpacked", "tmp", "probes" };
+	char *tmp;
 	size_t i;
 	int rc;
 
@@ -48,6 +77,8 @@ int mb_cache_open(struct mb_cache *cache, const char *dir, struct mb_err *err)
 			return mb_err_wrap(err, "cache");
 		}
 	}
+	sweep_tmp(tmp = mb_cache_tmp_dir(cache));
+	free(tmp);
 	return 0;
 }
 

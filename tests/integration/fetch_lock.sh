@@ -85,4 +85,13 @@ expect_rc "a fetch into an empty cache" 0
 left=$(ls "$C2/partial/")
 [ -f "$C2/blobs/sha256/$SHA" ] && [ -z "$left" ] &&
 	ok "a successful fetch leaves partial/ empty: no .lock, no .part" || fail "partial/ after a fetch" "$left"
+# What a process killed at once left in CACHE/tmp goes once a day old;
+# what may still be in use stays.
+mkdir -p "$C/tmp/aaaa.Xk3j9q/lib" "$C/tmp/build-bbbb.4242"
+echo half > "$C/tmp/aaaa.Xk3j9q/lib/half.so"
+touch -d '2 days ago' "$C/tmp/aaaa.Xk3j9q"
+run_mb fetch --recipes "$R" --cache "$C" --mirror "$M" p
+expect_rc "fetch with leftovers in the cache's tmp" 0
+[ ! -e "$C/tmp/aaaa.Xk3j9q" ] && [ -d "$C/tmp/build-bbbb.4242" ] &&
+	ok "a day-old leftover is removed, a fresh one kept" || fail "tmp sweep" "$(ls -la "$C/tmp")"
 done_testing
