@@ -242,8 +242,10 @@ static int fetch_files(const struct mb_fetch_opts *fo, const char *mirror, const
 	rc = mb_fetch_artifacts(&one, items, m->n, err);
 	for (i = 0; i < m->n; i++) {
 		char *to = path_join(dir, m->files[i].name);
+		if (rc == 0) /* linked where it can be: the blob is verified and synced */
+			rc = clone_file(items[i].blob_path, to, NULL, err);
 		if (rc == 0)
-			rc = copy_file(items[i].blob_path, to, err);
+			rc = fsync_path(to, err); /* cheap unless it had to be copied */
 		free(to);
 		mb_fetch_item_release(&items[i]);
 		free(a[i].url);
@@ -254,7 +256,7 @@ static int fetch_files(const struct mb_fetch_opts *fo, const char *mirror, const
 }
 
 /* Rename a whole entry made in tmp into place: a racing twin is as good.
- * Its files were synced as they were added (add_output), the directory
+ * Its files were synced as they were added (add_output, fetch_files), the directory
  * is synced before the rename and the parent after it, so that a crash
  * leaves either no entry or a whole one. */
 static int publish(const struct mb_cache *cache, const char *tmp, const char *key,
