@@ -61,11 +61,11 @@ int write_file_atomic_fn(const char *path, int (*fill)(int fd, void *ctx), void 
 
 /* write(2) / pwrite(2) until done; -1 with errno on failure. */
 int write_all(int fd, const void *data, size_t len);
+int pwrite_all(int fd, const void *data, size_t len, off_t off);
 
 /* fn(ctx, path) for each path glob(3) finds for `pattern`, in sorted
  * order, until fn returns non-zero (returned).  No match: 0. */
 int glob_each(const char *pattern, int (*fn)(void *ctx, const char *path), void *ctx);
-int pwrite_all(int fd, const void *data, size_t len, off_t off);
 
 /* Is `path` (from an archive, a RECORD, paths.json...) a relative path that
  * stays below its root?  Refuses "", absolute paths, ".." components, and

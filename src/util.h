@@ -61,16 +61,10 @@ char *path_join(const char *a, const char *b);
  * False when dir is NULL. */
 bool path_below(const char *path, const char *dir);
 
-
-
 #include "err.h"
 /* Read a whole file of at most `max` bytes; *buf is NUL-terminated. */
 int read_file(const char *path, size_t max, char **buf, size_t *len, struct mb_err *err);
 
-/* A JSON file of at most `max` bytes, read in one go and parsed from the
- * buffer (json_loadb): json_load_file reads a character at a time, through
- * stdio's locked getc.  A file that cannot be read is MB_EFAIL (MB_EINPUT
- * when missing), one that does not parse is `code`, "PATH:LINE: why". */
 /* The process's umask, read once (umask(2) can only be read by setting
  * it: two threads doing that at once could leave 022 behind).  The first
  * call must come before any thread that creates files is started. */
@@ -80,6 +74,10 @@ mode_t mb_process_umask(void);
 int mb_online_cpus(void);
 
 struct json_t;
+/* A JSON file of at most `max` bytes, read in one go and parsed from the
+ * buffer (json_loadb): json_load_file reads a character at a time, through
+ * stdio's locked getc.  A file that cannot be read is MB_EFAIL (MB_EINPUT
+ * when missing), one that does not parse is `code`, "PATH:LINE: why". */
 int json_read_whole(const char *path, size_t max, int code, struct json_t **out,
 		    struct mb_err *err);
 #endif
