@@ -39,6 +39,7 @@ struct job {
 	enum mb_action action;
 	struct mb_state_recipe *old;   /* installed version, if any */
 	const char *stage_dir;         /* owned by the transaction */
+	bool shared;                   /* staged in the conda packages' shared tree */
 	struct mb_owned owned;
 	char **blobs, **shas;          /* per artifact, after fetching */
 	struct mb_build_key key;       /* source recipes: the build cache's key */
@@ -71,6 +72,8 @@ struct run {
 	struct mb_txn *txn;
 	struct mb_unpackq unpackq;     /* conda cache entries made ahead of linking */
 	size_t unpack_at;              /* the next of its items stage_job links */
+	const char *conda_stage;       /* the tree the conda packages share (stage_job) */
+	bool conda_placed;             /* it has been moved into the prefix */
 	enum mb_link_mode link_start;  /* conda packages' (mb_stage_ctx) */
 	struct mb_install_report *rep;
 	struct mb_err *err;
@@ -624,25 +627,17 @@ static void stage_ctx(const struct run *r, const char *root, struct mb_stage_ctx
 	ctx->link_start = (enum mb_link_mode *)&r->link_start;
 }
 
-static int stage_job(struct run *r, struct job *j)
+/* Link (or write) a job's artifacts under root. */
+static int link_job(struct run *r, struct job *j, const char *root)
 {
 	struct mb_stage_ctx ctx;
-	char *constraint;
+	char *constraint = mb_plan_constraint(&r->plan, j->recipe);
 	size_t k;
 	int rc = 0;
 
-	if (j->recipe->kind == MB_KIND_SOURCE)
-		return 0; /* built in place, once its dependencies are there */
-	j->stage_dir = mb_txn_stage_dir(r->txn, j->recipe->name, r->err);
-	if (!j->stage_dir)
-		return -r->err->code;
-	stage_ctx(r, j->stage_dir, &ctx);
-	constraint = mb_plan_constraint(&r->plan, j->recipe);
+	stage_ctx(r, root, &ctx);
 	ctx.constraint = constraint;
-	emit(r, MB_EV_STEP_BEGIN, j->recipe->name, "unpack");
 	for (k = 0; rc == 0 && k < j->recipe->n_artifacts; k++) {
-		if (j->recipe->kind == MB_KIND_CONDA)
-			mb_unpackq_wait(&r->unpackq, r->unpack_at++);
 		if (mb_interrupted(r->o->ev))
 			rc = mb_errf(r->err, MB_EFAIL, "interrupted");
 		else
@@ -650,6 +645,75 @@ static int stage_job(struct run *r, struct job *j)
 					       &j->owned, r->err);
 	}
 	free(constraint);
+	return rc;
+}
+
+/* Take back what a job linked into the shared tree: its files, then the
+ * directories they leave empty. */
+static void unlink_job(const struct run *r, struct job *j)
+{
+	char **dirs = xcalloc(j->owned.n + 1, sizeof *dirs);
+	size_t i, n = 0;
+
+	for (i = 0; i < j->owned.n; i++) {
+		char *full = path_join(r->conda_stage, j->owned.v[i].path), *s;
+		if (j->owned.v[i].type != MB_OWNED_DIR)
+			unlink(full);
+		if ((s = strrchr(full, '/')) != NULL) {
+			*s = '\0';
+			dirs[n++] = full;
+		} else {
+			free(full);
+		}
+	}
+	prune_empty_dirs(dirs, n, r->conda_stage);
+	while (n > 0)
+		free(dirs[--n]);
+	free(dirs);
+	mb_owned_free(&j->owned);
+	memset(&j->owned, 0, sizeof j->owned);
+}
+
+/* Conda packages link into one staging tree that they share, so that
+ * each directory is made once for all (where `cp -al` would make it) and
+ * a new top directory moves into the prefix with one rename
+ * (place_shared).  A package that cannot link there (a path another one
+ * has: the conflict check names both) takes it back and stages alone. */
+static int stage_shared(struct run *r, struct job *j)
+{
+	int rc;
+
+	if (!r->conda_stage && !(r->conda_stage = mb_txn_stage_dir(r->txn, "conda", r->err)))
+		return -r->err->code;
+	if ((rc = link_job(r, j, r->conda_stage)) == 0) {
+		j->stage_dir = r->conda_stage;
+		j->shared = true;
+		return 0;
+	}
+	if (mb_interrupted(r->o->ev))
+		return rc;
+	unlink_job(r, j);
+	mb_err_clear(r->err);
+	return 1;
+}
+
+static int stage_job(struct run *r, struct job *j)
+{
+	size_t k;
+	int rc = 1;
+
+	if (j->recipe->kind == MB_KIND_SOURCE)
+		return 0; /* built in place, once its dependencies are there */
+	emit(r, MB_EV_STEP_BEGIN, j->recipe->name, "unpack");
+	if (j->recipe->kind == MB_KIND_CONDA) {
+		for (k = 0; k < j->recipe->n_artifacts; k++)
+			mb_unpackq_wait(&r->unpackq, r->unpack_at++);
+		rc = stage_shared(r, j);
+	}
+	if (rc > 0) {
+		j->stage_dir = mb_txn_stage_dir(r->txn, j->recipe->name, r->err);
+		rc = j->stage_dir ? link_job(r, j, j->stage_dir) : -r->err->code;
+	}
 	emit(r, MB_EV_STEP_END, j->recipe->name, NULL);
 	return rc;
 }
@@ -878,6 +942,29 @@ static int record(struct run *r, struct job *j)
 	return mb_txn_set_recipe(r->txn, &st, r->err);
 }
 
+/* The shared tree's files, every package's, move in together when the
+ * first of them is applied: a directory new to the prefix goes whole. */
+static int place_shared(struct run *r)
+{
+	struct mb_owned all = { 0 };
+	size_t i, k;
+	int rc;
+
+	if (r->conda_placed)
+		return 0;
+	r->conda_placed = true;
+	for (i = 0; i < r->plan.n_steps; i++)
+		if (r->jobs[i].shared)
+			all.n += r->jobs[i].owned.n;
+	all.v = xcalloc(all.n + 1, sizeof *all.v);
+	for (i = 0, all.n = 0; i < r->plan.n_steps; i++)
+		for (k = 0; r->jobs[i].shared && k < r->jobs[i].owned.n; k++)
+			all.v[all.n++] = r->jobs[i].owned.v[k]; /* shallow: paths stay theirs */
+	rc = mb_txn_place(r->txn, r->conda_stage, &all, r->err);
+	free(all.v);
+	return rc;
+}
+
 static int apply_job(struct run *r, struct job *j)
 {
 	struct mb_stage_ctx ctx;
@@ -893,7 +980,7 @@ static int apply_job(struct run *r, struct job *j)
 		rc = mb_stage_build(&ctx, j->recipe, j->blobs[0], &j->owned, r->err);
 	} else {
 		emit(r, MB_EV_STEP_BEGIN, j->recipe->name, "link");
-		rc = mb_txn_place(r->txn, j->stage_dir, &j->owned, r->err);
+		rc = j->shared ? place_shared(r) : mb_txn_place(r->txn, j->stage_dir, &j->owned, r->err);
 		if (rc == 0)
 			rc = mb_stage_after_place(&ctx, j->recipe, &j->owned, r->err);
 		if (rc == 0)
