@@ -113,6 +113,32 @@ void sbuf_puts(struct sbuf *b, const char *s)
 	sbuf_add(b, s, strlen(s));
 }
 
+void sbuf_json_string(struct sbuf *b, const char *s)
+{
+	static const char short_esc[] = "btn\0fr"; /* \b \t \n (\v has none) \f \r */
+	const char *run = s;
+
+	sbuf_add(b, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[8];
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		sbuf_add(b, run, (size_t)(s - run));
+		run = s + 1;
+		if (c == '"' || c == '\\')
+			snprintf(esc, sizeof esc, "\\%c", c);
+		else if (c >= 8 && c <= 13 && short_esc[c - 8])
+			snprintf(esc, sizeof esc, "\\%c", short_esc[c - 8]);
+		else
+			snprintf(esc, sizeof esc, "\\u%04X", c);
+		sbuf_puts(b, esc);
+	}
+	sbuf_add(b, run, (size_t)(s - run));
+	sbuf_add(b, "\"", 1);
+}
+
 void sbuf_printf(struct sbuf *b, const char *fmt, ...)
 {
 	va_list ap;

@@ -32,6 +32,9 @@ void sbuf_add(struct sbuf *b, const char *s, size_t n);
 void sbuf_puts(struct sbuf *b, const char *s);
 void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *sbuf_steal(struct sbuf *b);
+/* s as a JSON string, quoted and escaped as jansson writes it (UTF-8 kept);
+ * s must be valid UTF-8. */
+void sbuf_json_string(struct sbuf *b, const char *s);
 void sbuf_free(struct sbuf *b);
 
 /* Package names compare case-insensitively with runs of - _ . equal
