@@ -177,25 +177,6 @@ static size_t each_path(char *const *paths, size_t n, path_fn fn, int *error)
 	return first;
 }
 
-static int fsync_one(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), e = 0;
-
-	if (fd < 0 || (fsync(fd) < 0 && errno != EINVAL))
-		e = errno;
-	if (fd >= 0)
-		close(fd);
-	return e;
-}
-
-int fsync_paths(char *const *paths, size_t n, struct mb_err *err)
-{
-	int error = 0;
-	size_t first = each_path(paths, n, fsync_one, &error);
-
-	return first < n ? mb_errno(err, MB_EFAIL, error, "cannot sync %s", paths[first]) : 0;
-}
-
 static int remove_one(const char *path)
 {
 	return remove_tree(path, NULL) < 0 ? EIO : 0; /* NULL: no strerror off the main thread */

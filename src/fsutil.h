@@ -19,12 +19,6 @@ int remove_tree(const char *path, struct mb_err *err);
 /* fsync a file or directory by path. */
 int fsync_path(const char *path, struct mb_err *err);
 
-/* fsync every path, several at a time: where each sync is a write of its
- * own (ext4 without a journal, most other file systems), the waits
- * overlap instead of adding up.  The error is that of the first path in
- * order that failed. */
-int fsync_paths(char *const *paths, size_t n, struct mb_err *err);
-
 /* remove_tree of every path, several at a time (where freeing a directory's
  * block waits on the disk: a mount with -o discard takes 1-4 ms per rmdir
  * here).  Best effort: -1 if any failed. */

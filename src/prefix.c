@@ -155,17 +155,44 @@ void mb_prefix_close(struct mb_prefix *p)
 	p->lock_fd = -1;
 }
 
+bool mb_files_ref_parse(const char *ref, char **file, struct mb_files_at *at)
+{
+	const char *colon = strchr(ref, ':');
+	unsigned long long off, len;
+	int used = 0;
+
+	*file = NULL;
+	memset(at, 0, sizeof *at);
+	if (!*ref || strchr(ref, '/') || !strcmp(ref, "..") || colon == ref)
+		return false;
+	if (colon && (sscanf(colon, ":%llu:%llu%n", &off, &len, &used) != 2 || colon[used] ||
+		      len == 0 || off > SIZE_MAX || len > SIZE_MAX))
+		return false;
+	*file = colon ? xstrndup(ref, (size_t)(colon - ref)) : xstrdup(ref);
+	if (colon) {
+		at->offset = (size_t)off;
+		at->length = (size_t)len;
+	}
+	return true;
+}
+
 int mb_prefix_load_files(const struct mb_prefix *p, struct mb_state_recipe *r,
 			 struct mb_err *err)
 {
-	char *path;
+	struct mb_files_at at;
+	char *file, *path;
 	int rc;
 
 	if (r->files_loaded)
 		return 0;
-	path = xasprintf("%s/files/%s", p->dir, r->files_ref);
-	rc = mb_files_read(path, &r->files, err);
+	if (!mb_files_ref_parse(r->files_ref, &file, &at))
+		return mb_errf(err, MB_EFAIL, "damaged state file: '%s' names no file list of %s",
+			       r->name, p->dir);
+	path = xasprintf("%s/files/%s", p->dir, file);
+	rc = at.length ? mb_files_read_at(path, &at, &r->files, err)
+		       : mb_files_read(path, &r->files, err);
 	free(path);
+	free(file);
 	if (rc == 0)
 		r->files_loaded = true;
 	return rc;

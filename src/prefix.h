@@ -88,6 +88,19 @@ int mb_state_read(const char *path, struct mb_state *s, struct mb_err *err);
 int mb_state_write(const char *path, const struct mb_state *s, struct mb_err *err);
 int mb_files_read(const char *path, struct mb_owned *files, struct mb_err *err);
 int mb_files_write(const char *path, const struct mb_owned *files, bool sync, struct mb_err *err);
+/* A transaction's lists in one file (one inode and one fsync for all, not
+ * one each), one a line; at[i] gets where lists[i] went.  A recipe's
+ * files_ref then reads "FILE:OFFSET:LENGTH". */
+struct mb_files_at {
+	size_t offset, length;
+};
+int mb_files_write_all(const char *path, const struct mb_owned *const *lists, size_t n,
+		       struct mb_files_at *at, bool sync, struct mb_err *err);
+int mb_files_read_at(const char *path, const struct mb_files_at *at, struct mb_owned *files,
+		     struct mb_err *err);
+/* files_ref's file, and where in it (whole file: length 0).  false: not a
+ * name in files/ (a '/', or a malformed position). */
+bool mb_files_ref_parse(const char *ref, char **file, struct mb_files_at *at);
 
 void mb_state_recipe_free(struct mb_state_recipe *r);
 void mb_state_free(struct mb_state *s);

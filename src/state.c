@@ -1,11 +1,13 @@
 /* The prefix state as JSON (jansson): state.json and the per-recipe file
  * lists.  Both are read back as untrusted: every field is type-checked. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fsutil.h"
 #include "prefix.h"
@@ -148,8 +150,11 @@ struct dump {
 	json_t *root;
 	size_t flags;
 	const struct mb_owned *files;
+	const struct mb_owned *const *lists; /* put_lists: n_lists of them */
+	size_t n_lists;
+	struct mb_files_at *at;              /* put_lists: where each went */
 	int fd;
-	size_t len;
+	size_t len, total;                   /* buffered; written or buffered in all */
 	char *buf;              /* DUMP_BUF bytes */
 };
 
@@ -166,6 +171,7 @@ static int dump_bytes(const char *text, size_t len, void *ctx)
 {
 	struct dump *d = ctx;
 
+	d->total += len;
 	if (d->len + len > DUMP_BUF && dump_flush(d) < 0)
 		return -1;
 	if (len > DUMP_BUF)
@@ -221,14 +227,14 @@ static int put_string(struct dump *d, const char *s)
 /* {"files":[{"path":..,"type":..,"sha256":..,"size":..,"mode":..},...]},
  * written as it goes: building it as jansson values first cost a
  * 20,000-file wheel 70 ms. */
-static int put_files(struct dump *d)
+static int put_files(struct dump *d, const struct mb_owned *files)
 {
 	size_t i;
 
 	if (dump_printf(d, "{\"files\":[") < 0)
 		return -1;
-	for (i = 0; i < d->files->n; i++) {
-		const struct mb_owned_file *f = &d->files->v[i];
+	for (i = 0; i < files->n; i++) {
+		const struct mb_owned_file *f = &files->v[i];
 		if (dump_printf(d, "%s{\"path\":", i ? "," : "") < 0 || put_string(d, f->path) < 0 ||
 		    dump_printf(d, ",\"type\":\"%c\",\"sha256\":", (char)f->type) < 0 ||
 		    put_string(d, f->sha256) < 0 ||
@@ -238,12 +244,32 @@ static int put_files(struct dump *d)
 	return dump_printf(d, "]}");
 }
 
+static int put_one_list(struct dump *d)
+{
+	return put_files(d, d->files);
+}
+
+/* Every list of a transaction, one a line: the offset and length of each
+ * go to at[i], for mb_files_read_at. */
+static int put_lists(struct dump *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_lists; i++) {
+		d->at[i].offset = d->total;
+		if (put_files(d, d->lists[i]) < 0 || (i + 1 < d->n_lists && dump_bytes("\n", 1, d) < 0))
+			return -1;
+		d->at[i].length = d->total - d->at[i].offset;
+	}
+	return 0;
+}
+
 static int dump_fill(int fd, void *ctx)
 {
 	struct dump *d = ctx;
 
 	d->fd = fd;
-	d->len = 0;
+	d->len = d->total = 0;
 	if (d->put(d) < 0) {
 		if (!errno)
 			errno = EIO;
@@ -289,15 +315,12 @@ int mb_state_write(const char *path, const struct mb_state *s, struct mb_err *er
 	return rc;
 }
 
-int mb_files_read(const char *path, struct mb_owned *files, struct mb_err *err)
+static int files_parse(json_t *root, const char *path, struct mb_owned *files,
+		       struct mb_err *err)
 {
-	json_t *root = load_json(path, err), *list;
+	json_t *list = json_object_get(root, "files");
 	size_t i;
 
-	memset(files, 0, sizeof *files);
-	if (!root)
-		return -MB_EFAIL;
-	list = json_object_get(root, "files");
 	for (i = 0; i < json_array_size(list); i++) {
 		json_t *f = json_array_get(list, i);
 		const char *p = json_string_value(json_object_get(f, "path"));
@@ -305,7 +328,6 @@ int mb_files_read(const char *path, struct mb_owned *files, struct mb_err *err)
 		const char *sha = json_string_value(json_object_get(f, "sha256"));
 
 		if (!p || !type || !path_is_contained(p, NULL)) {
-			json_decref(root);
 			mb_owned_free(files);
 			return mb_errf(err, MB_EFAIL, "%s: damaged file list (entry %zu)", path, i);
 		}
@@ -314,13 +336,54 @@ int mb_files_read(const char *path, struct mb_owned *files, struct mb_err *err)
 			     json_integer_value(json_object_get(f, "size")),
 			     (mode_t)json_integer_value(json_object_get(f, "mode")));
 	}
-	json_decref(root);
 	return 0;
+}
+
+int mb_files_read(const char *path, struct mb_owned *files, struct mb_err *err)
+{
+	json_t *root = load_json(path, err);
+	int rc;
+
+	memset(files, 0, sizeof *files);
+	if (!root)
+		return -MB_EFAIL;
+	rc = files_parse(root, path, files, err);
+	json_decref(root);
+	return rc;
+}
+
+int mb_files_read_at(const char *path, const struct mb_files_at *at, struct mb_owned *files,
+		     struct mb_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -MB_EFAIL;
+	char *buf = at->length < (size_t)1 << 30 ? malloc(at->length + 1) : NULL;
+	json_t *root = NULL;
+
+	memset(files, 0, sizeof *files);
+	if (fd < 0 || !buf || pread(fd, buf, at->length, (off_t)at->offset) != (ssize_t)at->length)
+		mb_errf(err, MB_EFAIL, "damaged state file: %s: cannot read %zu bytes at %zu",
+			path, at->length, at->offset);
+	else if (!(root = json_loadb(buf, at->length, 0, NULL)))
+		mb_errf(err, MB_EFAIL, "damaged state file: %s: no file list at %zu", path, at->offset);
+	else
+		rc = files_parse(root, path, files, err);
+	json_decref(root);
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 int mb_files_write(const char *path, const struct mb_owned *files, bool sync, struct mb_err *err)
 {
-	return dump_atomic(path, &(struct dump){ .put = put_files, .files = files }, sync, err);
+	return dump_atomic(path, &(struct dump){ .put = put_one_list, .files = files }, sync, err);
+}
+
+int mb_files_write_all(const char *path, const struct mb_owned *const *lists, size_t n,
+		       struct mb_files_at *at, bool sync, struct mb_err *err)
+{
+	return dump_atomic(path, &(struct dump){ .put = put_lists, .lists = lists, .n_lists = n, .at = at },
+			   sync, err);
 }
 
 void mb_state_recipe_free(struct mb_state_recipe *r)

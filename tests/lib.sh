@@ -72,3 +72,22 @@ synth_recipes() { # CHANNEL RECIPES NNN...
 }
 
 done_testing() { echo "1..$T_N"; [ "$T_FAILED" -eq 0 ]; }
+
+# owned_paths PREFIX NAME: the paths recipe NAME owns, a line each, as
+# state.json's file list reference names them ("FILE" or "FILE:OFF:LEN").
+owned_paths() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+d = sys.argv[1] + "/.mambaboot/"
+for r in json.load(open(d + "state.json"))["recipes"]:
+    if r["name"] == sys.argv[2]:
+        f, *at = r["files"].split(":")
+        with open(d + "files/" + f, "rb") as fh:
+            if at:
+                fh.seek(int(at[0])); text = fh.read(int(at[1]))
+            else:
+                text = fh.read()
+        for e in json.loads(text)["files"]:
+            print(e["path"])
+PY
+}

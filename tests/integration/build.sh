@@ -34,7 +34,7 @@ expect_rc "a patched C source builds into the prefix" 0
 [ "$("$P/bin/greet")" = "patched hello" ] && ok "the patch was applied" || fail "patched output" "$("$P/bin/greet" 2>&1)"
 run_mb verify --prefix "$P"
 expect_rc "what the build installed is owned and verifies" 0
-grep -q 'bin/greet' "$P"/.mambaboot/files/greet.*.json && ok "bin/greet is recorded as owned by the recipe" || fail "ownership"
+owned_paths "$P" greet | grep -q '^bin/greet$' && ok "bin/greet is recorded as owned by the recipe" || fail "ownership"
 run_mb remove greet --prefix "$P"
 expect_rc "remove takes the built files away" 0
 empty && ok "no file is left" || fail "files left after remove"

@@ -37,7 +37,7 @@ expect_rc "a build that leaves a wheel in \$WHEEL_DIR installs" 0
 xy=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 SP="$P/lib/python$xy/site-packages"
 [ -f "$SP/mbpkg/__init__.py" ] && ok "the wheel went into the prefix's site-packages" || fail "wheel files" "$(cd "$P" && find . -path ./.mambaboot -prune -o -print)"
-grep -q 'mbpkg/__init__.py' "$P"/.mambaboot/files/mbpkg.*.json && ok "its files are owned by the recipe" || fail "owned"
+owned_paths "$P" mbpkg | grep -q 'mbpkg/__init__.py' && ok "its files are owned by the recipe" || fail "owned"
 grep -qx mambaboot "$SP/mbpkg-1.0.dist-info/INSTALLER" && ok "by mambaboot's wheel installer" || fail "INSTALLER"
 python3 -c "import mbpkg" 2>/dev/null && fail "the host's python does not see it without run" || ok "the host's environment is untouched"
 build_path=$(grep -o "BUILD_PATH = '[^']*'" "$SP/mbpkg/__init__.py")
