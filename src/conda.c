@@ -27,6 +27,10 @@
 
 #define SHEBANG_MAX 127
 #define META_MAX (64u << 20)
+/* In each cache entry made by unpack_to: its paths as read_meta found
+ * them, with lstat's mode and size (see write_manifest). */
+#define MANIFEST "info/.mambaboot-paths"
+#define MANIFEST_HEAD "mambaboot-paths 1\n"
 
 struct pkg_path {
 	char *path;          /* as the package names it */
@@ -35,6 +39,9 @@ struct pkg_path {
 	char *placeholder;   /* NULL: no relocation */
 	bool binary;
 	bool no_link;        /* always copied */
+	bool stat_known;     /* mode and size from the entry's manifest */
+	mode_t mode;         /* st_mode, type bits included */
+	int64_t size;
 };
 
 struct pkg {
@@ -75,15 +82,22 @@ struct unpack_job {
 	unsigned threads; /* for a .tar.bz2: MB_ARCHIVE_THREADS (0: every CPU) */
 };
 
+static void write_manifest(const char *entry);
+
 static int unpack_to(void *ctx, const char *dir, struct mb_err *err)
 {
 	const struct unpack_job *job = ctx;
+	int rc;
 
 	if (str_endswith(job->filename, ".conda"))
-		return mb_archive_extract_conda(job->pkg, dir, err);
-	if (str_endswith(job->filename, ".tar.bz2"))
-		return mb_archive_extract(job->pkg, dir, MB_ARCHIVE_THREADS(job->threads), err);
-	return mb_errf(err, MB_EINPUT, "%s: not a conda package (.conda or .tar.bz2)", job->filename);
+		rc = mb_archive_extract_conda(job->pkg, dir, err);
+	else if (str_endswith(job->filename, ".tar.bz2"))
+		rc = mb_archive_extract(job->pkg, dir, MB_ARCHIVE_THREADS(job->threads), err);
+	else
+		rc = mb_errf(err, MB_EINPUT, "%s: not a conda package (.conda or .tar.bz2)", job->filename);
+	if (rc == 0)
+		write_manifest(dir);
+	return rc;
 }
 
 int mb_conda_unpack(const struct mb_cache *cache, const char *blob, const char *sha256,
@@ -311,6 +325,8 @@ static bool has_info(const struct pkg *p, const char *name)
 	return has;
 }
 
+static int read_manifest(struct pkg *p);
+
 static int read_meta(struct pkg *p, struct mb_err *err)
 {
 	json_t *paths;
@@ -324,6 +340,8 @@ static int read_meta(struct pkg *p, struct mb_err *err)
 	if (!p->name || !p->version || !p->build || !name_valid(p->name))
 		return mb_errf(err, MB_EINTEGRITY, "info/index.json: no valid name, version and build");
 	read_noarch(p, err);
+	if (read_manifest(p) == 0)
+		return 0;
 	if (!has_info(p, "paths.json"))
 		return read_legacy(p, err);
 	if (!(paths = load_info(p, "paths.json", true, err)))
@@ -331,6 +349,120 @@ static int read_meta(struct pkg *p, struct mb_err *err)
 	rc = read_paths_json(p, paths, err);
 	json_decref(paths);
 	return rc;
+}
+
+/* ---- the entry's manifest ----
+ *
+ * A warm install read and parsed paths.json (jansson: an object per path)
+ * and stat'ed every file of each package again: a quarter of its CPU.  The
+ * unpacking (on its worker threads) writes what read_meta finds, with each
+ * path's lstat, as one line a path, and read_meta takes that when it is
+ * there and whole:
+ *   TYPE MODE SIZE SHA256|- FLAGS PLACEHOLDER PATH   (tab-separated)
+ * with MODE in octal, FLAGS "b" (binary placeholder) and "n" (no_link) or
+ * "-", then "end COUNT".  A package whose paths or placeholders hold a tab
+ * or a newline, or that lists a path the entry lacks, gets none: linking
+ * then reads paths.json and reports it as before. */
+static bool manifest_safe(const char *s)
+{
+	return !s || !strpbrk(s, "\t\n");
+}
+
+static bool manifest_line(struct sbuf *b, struct pkg *p, const struct pkg_path *pp)
+{
+	const char *base;
+	struct stat st;
+	int dir = mb_wtree_parent(&p->from, pp->path, &base, NULL);
+
+	if (dir < 0 || fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || !manifest_safe(pp->path) ||
+	    !manifest_safe(pp->placeholder))
+		return false;
+	sbuf_printf(b, "%c\t%o\t%lld\t%s\t%s%s%s\t%s\t%s\n", pp->type, (unsigned)st.st_mode,
+		    (long long)st.st_size, pp->sha256 ? pp->sha256 : "-", pp->binary ? "b" : "",
+		    pp->no_link ? "n" : "", pp->binary || pp->no_link ? "" : "-",
+		    pp->placeholder ? pp->placeholder : "", pp->path);
+	return true;
+}
+
+/* Best effort: an entry without one links as before. */
+static void write_manifest(const char *entry)
+{
+	struct pkg p = { .entry = entry, .from.root = -1, .to.root = -1 };
+	struct sbuf b = { 0 };
+	struct mb_err e;
+	char *path = path_join(entry, MANIFEST);
+	size_t i;
+	bool ok;
+
+	unlink(path); /* one the package shipped is not ours to read */
+	ok = read_meta(&p, &e) == 0 && mb_wtree_open(&p.from, entry, false, &e) == 0;
+	sbuf_puts(&b, MANIFEST_HEAD);
+	for (i = 0; ok && i < p.n_paths; i++)
+		ok = manifest_line(&b, &p, &p.paths[i]);
+	sbuf_printf(&b, "end %zu\n", p.n_paths);
+	if (ok)
+		write_file_atomic(path, b.s, b.len, NULL);
+	free(path);
+	sbuf_free(&b);
+	pkg_free(&p);
+}
+
+/* One line: fields split at tabs, the path the rest. */
+static bool parse_manifest_line(struct pkg *p, char *line)
+{
+	char *f[7], *end;
+	struct pkg_path *pp;
+	unsigned long mode;
+	long long size;
+	size_t k;
+
+	for (k = 0; k < 6; k++) {
+		f[k] = line;
+		if (!(line = strchr(line, '\t')))
+			return false;
+		*line++ = '\0';
+	}
+	f[6] = line;
+	mode = strtoul(f[1], &end, 8);
+	size = strtoll(f[2], &end, 10);
+	if (!strchr("fld", f[0][0]) || f[0][1] || *end || size < 0 || !path_is_contained(f[6], NULL) ||
+	    (strcmp(f[3], "-") && !is_hex64(f[3])))
+		return false;
+	pp = add_path(p, f[6], f[0][0]);
+	pp->sha256 = strcmp(f[3], "-") ? xstrdup(f[3]) : NULL;
+	pp->binary = strchr(f[4], 'b') != NULL;
+	pp->no_link = strchr(f[4], 'n') != NULL;
+	pp->placeholder = *f[5] ? xstrdup(f[5]) : NULL;
+	pp->mode = (mode_t)mode;
+	pp->size = size;
+	pp->stat_known = true;
+	return true;
+}
+
+static int read_manifest(struct pkg *p)
+{
+	char *path = path_join(p->entry, MANIFEST), *text = NULL, *line, *next = NULL;
+	size_t len, n = 0, count;
+	bool ok = read_file(path, META_MAX, &text, &len, NULL) == 0 &&
+		  !strncmp(text, MANIFEST_HEAD, strlen(MANIFEST_HEAD)) && len && text[len - 1] == '\n';
+
+	for (line = ok ? text + strlen(MANIFEST_HEAD) : NULL; ok && line < text + len; line = next) {
+		next = strchr(line, '\n');
+		*next++ = '\0';
+		if (!strncmp(line, "end ", 4))
+			break;
+		ok = parse_manifest_line(p, line);
+		n++;
+	}
+	ok = ok && line < text + len && sscanf(line, "end %zu", &count) == 1 && count == n &&
+	     next == text + len;
+	while (!ok && p->n_paths > 0) { /* torn or foreign: paths.json decides */
+		struct pkg_path *pp = &p->paths[--p->n_paths];
+		free(pp->path), free(pp->sha256), free(pp->placeholder);
+	}
+	free(text);
+	free(path);
+	return ok ? 0 : -1;
 }
 
 /* ---- relocation ---- */
@@ -523,9 +655,9 @@ static int link_one(const struct mb_stage_ctx *ctx, struct pkg *p,
 	char *rel = dest_path(ctx, p, pp->path), *src = NULL, *dst = NULL;
 	const char *sbase, *dbase;
 	int sdir = mb_wtree_parent(&p->from, pp->path, &sbase, err), ddir = -1, rc = 0;
-	struct stat st;
+	struct stat st = { .st_mode = pp->mode, .st_size = pp->size };
 
-	if (sdir < 0 || fstatat(sdir, sbase, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (sdir < 0 || (!pp->stat_known && fstatat(sdir, sbase, &st, AT_SYMLINK_NOFOLLOW) < 0))
 		rc = mb_errf(err, MB_EINTEGRITY, "%s-%s lists '%s' but does not contain it",
 			     p->name, p->version, pp->path);
 	else if (pp->type == 'd')

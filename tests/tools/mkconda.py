@@ -16,6 +16,7 @@ Each SPEC adds one tar member to the payload:
                           prefix_placeholder PH and file_mode MODE
   nolink:PATH             the previous member's paths.json entry gets
                           "no_link": true
+  info:PATH=TEXT          a file in info/ that paths.json does not list
 Member names are written exactly as given (absolute paths and .. too).
 A .conda is a zip holding info-NAME.tar.zst and pkg-NAME.tar.zst (zstd CLI).
 """
@@ -24,11 +25,14 @@ import hashlib, io, json, os, re, subprocess, sys, tarfile, zipfile
 def main():
     out, name, specs = sys.argv[1], sys.argv[2], sys.argv[3:]
     pkg = io.BytesIO()
-    paths = []
+    paths, extra_info = [], []
     with tarfile.open(fileobj=pkg, mode="w", format=tarfile.GNU_FORMAT) as t:
         for spec in specs:
             kind, _, rest = spec.partition(":")
             path, _, value = rest.partition("=")
+            if kind == "info":
+                extra_info.append(("info/" + path, value.encode()))
+                continue
             if kind == "nolink":
                 paths[-1]["no_link"] = True
                 continue
@@ -63,6 +67,9 @@ def main():
                                                  "build_number": 0, "depends": [], "subdir": "linux-64"}),
                            ("info/paths.json", {"paths_version": 1, "paths": paths})):
             data = json.dumps(obj).encode()
+            ti = tarfile.TarInfo(fname); ti.size = len(data); ti.mtime = 0
+            t.addfile(ti, io.BytesIO(data))
+        for fname, data in extra_info:
             ti = tarfile.TarInfo(fname); ti.size = len(data); ti.mtime = 0
             t.addfile(ti, io.BytesIO(data))
     if out.endswith(".tar.bz2"):
