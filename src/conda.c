@@ -439,12 +439,12 @@ static bool parse_manifest_line(struct pkg *p, char *line)
 	return true;
 }
 
-static int read_manifest(struct pkg *p)
+/* text[0..len) must be writable and NUL-terminated. */
+static int parse_manifest(struct pkg *p, char *text, size_t len)
 {
-	char *path = path_join(p->entry, MANIFEST), *text = NULL, *line, *next = NULL;
-	size_t len, n = 0, count;
-	bool ok = read_file(path, META_MAX, &text, &len, NULL) == 0 &&
-		  !strncmp(text, MANIFEST_HEAD, strlen(MANIFEST_HEAD)) && len && text[len - 1] == '\n';
+	char *line, *next = NULL;
+	size_t n = 0, count;
+	bool ok = !strncmp(text, MANIFEST_HEAD, strlen(MANIFEST_HEAD)) && len && text[len - 1] == '\n';
 
 	for (line = ok ? text + strlen(MANIFEST_HEAD) : NULL; ok && line < text + len; line = next) {
 		next = strchr(line, '\n');
@@ -460,9 +460,32 @@ static int read_manifest(struct pkg *p)
 		struct pkg_path *pp = &p->paths[--p->n_paths];
 		free(pp->path), free(pp->sha256), free(pp->placeholder);
 	}
+	return ok ? 0 : -1;
+}
+
+static int read_manifest(struct pkg *p)
+{
+	char *path = path_join(p->entry, MANIFEST), *text = NULL;
+	size_t len;
+	int rc = read_file(path, META_MAX, &text, &len, NULL) == 0 ? parse_manifest(p, text, len) : -1;
+
 	free(text);
 	free(path);
-	return ok ? 0 : -1;
+	return rc;
+}
+
+long mb_conda_parse_manifest(const char *text, size_t len)
+{
+	struct pkg p = { .from.root = -1, .to.root = -1 };
+	char *copy = xmalloc(len + 1);
+	long rc;
+
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	rc = strlen(copy) == len && parse_manifest(&p, copy, len) == 0 ? (long)p.n_paths : -1;
+	free(copy);
+	pkg_free(&p);
+	return rc;
 }
 
 /* ---- relocation ---- */

@@ -45,6 +45,11 @@ int mb_conda_relocate(char **data, size_t *len, const char *placeholder, const c
 long mb_conda_parse_paths(const char *paths_json, size_t len, const char *has_prefix,
 			  struct mb_err *err);
 
+/* A cache entry's info/.mambaboot-paths (conda.c: the manifest unpacking
+ * writes): the number of paths, or -1 where linking would read paths.json
+ * instead.  For fuzzing. */
+long mb_conda_parse_manifest(const char *text, size_t len);
+
 /* After a committed transaction: reload p's state and append to
  * PREFIX/conda-meta/history, as conda does, the conda packages it unlinked
  * (-) and linked (+), under "# cmd: mambaboot VERB NAMES...".  Not a

@@ -63,7 +63,7 @@ static bool exists(const char *prefix, const char *rel)
 enum fault {
 	NO_FAULT,
 	CRASH_MIDWAY,     /* killed while placing files: no commit, no abort */
-	FILE_LIST_LOST,   /* the file list gone before the commit syncs it */
+	LISTS_BLOCKED,    /* a file where the commit writes the file lists */
 };
 
 /* Install recipe `name` owning the given files with the given contents. */
@@ -104,9 +104,10 @@ static int install_files(struct mb_prefix *p, const char *name, const char *vers
 	rec.files = owned;
 	if ((rc = mb_txn_set_recipe(t, &rec, &err)) < 0)
 		goto fail;
-	if (fault == FILE_LIST_LOST) {
+	if (fault == LISTS_BLOCKED) {
 		char *files = path_join(p->dir, "files");
 		assert_int_equal(remove_tree(files, NULL), 0);
+		write_text(files, "not a directory");
 		free(files);
 	}
 	return mb_txn_commit(t, &err);
@@ -165,9 +166,10 @@ static void test_upgrade_replaces_and_drops_old_files(void **state)
 	free(dir);
 }
 
-/* The file lists are synced at commit, before state.json names them: one
- * that cannot be synced fails the commit, and the install is undone. */
-static void test_commit_syncs_file_lists(void **state)
+/* The file lists are written and synced at commit, before state.json
+ * names them: when they cannot be, the commit fails and the install is
+ * undone. */
+static void test_commit_writes_file_lists(void **state)
 {
 	char *dir = tmp_prefix();
 	struct mb_prefix p;
@@ -175,7 +177,7 @@ static void test_commit_syncs_file_lists(void **state)
 	(void)state;
 
 	assert_int_equal(mb_prefix_open(&p, dir, true, 5, NULL, &err), 0);
-	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", FILE_LIST_LOST), -MB_EFAIL);
+	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", LISTS_BLOCKED), -MB_EFAIL);
 	reopen(&p, dir);
 	assert_null(mb_state_find(&p.state, "x"));
 	assert_false(exists(dir, "bin/tool"));
@@ -401,7 +403,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_commit_installs_and_records),
 		cmocka_unit_test(test_upgrade_replaces_and_drops_old_files),
-		cmocka_unit_test(test_commit_syncs_file_lists),
+		cmocka_unit_test(test_commit_writes_file_lists),
 		cmocka_unit_test(test_unowned_path_refused_and_rolled_back),
 		cmocka_unit_test(test_crash_is_rolled_back_on_next_open),
 		cmocka_unit_test(test_lock_timeout_names_holder),
