@@ -83,6 +83,8 @@ struct unpack_job {
 };
 
 static void write_manifest(const char *entry);
+static int write_new(const char *dst, const char *data, size_t len, mode_t mode,
+		     struct mb_err *err);
 
 static int unpack_to(void *ctx, const char *dir, struct mb_err *err)
 {
@@ -400,8 +402,8 @@ static void write_manifest(const char *entry)
 	for (i = 0; ok && i < p.n_paths; i++)
 		ok = manifest_line(&b, &p, &p.paths[i]);
 	sbuf_printf(&b, "end %zu\n", p.n_paths);
-	if (ok)
-		write_file_atomic(path, b.s, b.len, NULL);
+	if (ok) /* in a directory not yet published: no temporary name, no sync (as the payload) */
+		write_new(path, b.s, b.len, 0644, &e);
 	free(path);
 	sbuf_free(&b);
 	pkg_free(&p);

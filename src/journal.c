@@ -463,9 +463,8 @@ static int write_file_lists(struct mb_txn *t, struct mb_err *err)
 
 	for (i = 0; i < t->n_set; i++)
 		lists[i] = &t->set[i].files;
-	if (t->n_set && (rc = mkdir_p(dir, 0755, err)) == 0 &&
-	    (rc = mb_files_write_all(path, lists, t->n_set, at, true, err)) == 0)
-		rc = fsync_path(dir, err);
+	if (t->n_set && (rc = mkdir_p(dir, 0755, err)) == 0) /* synced with its directory */
+		rc = mb_files_write_all(path, lists, t->n_set, at, true, err);
 	for (i = 0; rc == 0 && i < t->n_set; i++) {
 		free(t->set[i].files_ref);
 		t->set[i].files_ref = xasprintf("%s.lists:%zu:%zu", t->id, at[i].offset, at[i].length);
