@@ -77,6 +77,7 @@ static void add_stacks(const struct mb_opts *opts, const struct mb_state *st, st
 
 	for (i = 0; i < opts->n_args; i++)
 		mb_facts_add_stack(f, opts->args[i]);
+	f->stacks_named = opts->n_args > 0;
 	for (i = 0; opts->n_args == 0 && i < st->n_requested; i++)
 		mb_facts_add_stack(f, st->requested[i].name);
 	if (f->n_stacks == 0)
@@ -149,7 +150,8 @@ const struct mb_cmd cmd_doctor = {
 	"against share/mambaboot/compat.yaml ($MAMBABOOT_COMPAT overrides it).  Each\n"
 	"check is ok, warn or fail with a one-line fix; any fail exits 6.  Rules\n"
 	"scoped to stacks apply to the STACKs named, else to the prefix's requested\n"
-	"ones, else to 'mamba'.  With --prefix, each CUDA build's recorded\n"
+	"ones, else to 'mamba'; a STACK no rule names is a warning (a typo judges\n"
+	"only the host-wide rules).  With --prefix, each CUDA build's recorded\n"
 	"architecture list (TORCH_CUDA_ARCH_LIST) is shown and checked against\n"
 	"this host's GPUs.\n"
 	"\n"

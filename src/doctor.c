@@ -365,6 +365,35 @@ static bool for_these_stacks(const struct mb_facts *f, const struct ynode *stack
 	return false;
 }
 
+static bool rule_names(const struct ynode *rules, const char *stack)
+{
+	size_t i, k;
+
+	for (i = 0; i < rules->n; i++) {
+		const struct ynode *s = rules->item[i]->type == YNODE_MAP
+			? ymap_get(rules->item[i], "stacks") : NULL;
+		for (k = 0; s && s->type == YNODE_SEQ && k < s->n; k++)
+			if (s->item[k]->value && name_equal(s->item[k]->value, stack))
+				return true;
+	}
+	return false;
+}
+
+/* A stack the user named that no rule is scoped to: only the host-wide
+ * rules judged it, which is right for a stack of one's own and silent
+ * for a typo, so it is said. */
+static void judge_stack_names(const struct mb_facts *f, const struct ynode *rules,
+			      struct mb_checks *out)
+{
+	size_t k;
+
+	for (k = 0; f->stacks_named && k < f->n_stacks; k++)
+		if (!rule_names(rules, f->stacks[k]))
+			add_check(out, "stack", MB_CHECK_WARN, f->stacks[k],
+				  "no rule of compat.yaml names this stack: only the rules for every "
+				  "stack were judged (a typo? the shipped stacks are mamba and mamba-host)");
+}
+
 static void judge_rule(const struct mb_facts *f, const struct ynode *rule, bool for_build,
 		       struct mb_checks *out)
 {
@@ -493,8 +522,10 @@ int mb_doctor_judge(const struct mb_facts *f, const char *compat_path, bool for_
 	rules = doc.root && doc.root->type == YNODE_MAP ? ymap_get(doc.root, "rules") : NULL;
 	if (!rules || rules->type != YNODE_SEQ)
 		rc = mb_errf(err, MB_EINPUT, "%s: no 'rules' list", compat_path);
-	if (rc == 0)
+	if (rc == 0) {
 		judge_host(f, doc.root, out);
+		judge_stack_names(f, rules, out);
+	}
 	for (i = 0; rc == 0 && i < rules->n; i++)
 		if (rules->item[i]->type == YNODE_MAP)
 			judge_rule(f, rules->item[i], for_build, out);

@@ -33,6 +33,8 @@ struct mb_facts {
 	/* The stacks being judged: a rule with `stacks:` fires only for them. */
 	char **stacks;
 	size_t n_stacks, cap_stacks;
+	bool stacks_named;    /* the user named them (doctor STACK): one no rule
+				 knows gets a warning (a typo judges nothing) */
 };
 
 /* Add a fact by name (copied), and a stack being judged. */

@@ -32,6 +32,12 @@ run_mb doctor
 expect_rc "nvcc 11.6 with gcc 10 passes" 0
 case $OUT in *"ok    nvcc "*"11.6.124"*) ok "nvcc version reported" ;; *) fail "nvcc version" "$OUT" ;; esac
 
+run_mb doctor mamba
+case $OUT in *"WARN  stack"*) fail "a shipped stack is warned about" "$OUT" ;; *) ok "doctor mamba: the stack is known" ;; esac
+run_mb doctor mamab
+expect_rc "doctor with a stack no rule names still judges the host-wide rules" 0
+case $OUT in *"WARN  stack            mamab"*"fix: no rule of compat.yaml names this stack"*) ok "the unknown stack is named as a warning" ;; *) fail "unknown stack not named" "$OUT" ;; esac
+
 host 12.1.105 10.4.0 535.104.05 8.0
 run_mb doctor
 expect_err "nvcc 12 is refused for the cu118 stack" 6 "host check"
