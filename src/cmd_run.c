@@ -8,39 +8,44 @@
 
 #include "commands.h"
 #include "doctor.h"
+#include "prefix.h"
 #include "prefixenv.h"
 #include "spawn.h"
 #include "util.h"
 
-static int check_prefix(const char *prefix, char *real, struct mb_err *err)
+/* The prefix, resolved, and its state (for the externals' directories
+ * the install found: PATH gets them as bin/activate and builds do). */
+static int read_prefix(const char *prefix, char *real, struct mb_state *st, struct mb_err *err)
 {
 	char *db;
-	int ok;
+	int rc;
 
 	if (!realpath(prefix, real))
 		return mb_errf(err, MB_EINPUT, "prefix %s does not exist", prefix);
 	db = path_join(real, ".mambaboot/state.json");
-	ok = access(db, R_OK) == 0;
+	rc = access(db, R_OK) == 0 ? mb_state_read(db, st, err)
+				   : mb_errf(err, MB_EINPUT,
+					     "%s is not a mambaboot prefix (no .mambaboot/state.json)", real);
 	free(db);
-	return ok ? 0 : mb_errf(err, MB_EINPUT, "%s is not a mambaboot prefix (no .mambaboot/state.json)",
-				real);
+	return rc;
 }
 
 static int run(struct mb_opts *opts, struct mb_err *err)
 {
 	char real[PATH_MAX], *site, *cuda, **argv;
 	struct mb_envv env = { 0 };
+	struct mb_state st = { 0 };
 	int rc;
 
 	if (!opts->prefix)
 		return mb_errf(err, MB_EINPUT, "--prefix DIR is required");
 	if (opts->n_args == 0)
 		return mb_errf(err, MB_EINPUT, "nothing to run: mambaboot run --prefix DIR -- COMMAND [ARGS...]");
-	if ((rc = check_prefix(opts->prefix, real, err)) < 0)
+	if ((rc = read_prefix(opts->prefix, real, &st, err)) < 0)
 		return rc;
 	site = mb_prefix_site_packages(real);
 	cuda = mb_find_cuda_home();
-	struct mb_prefix_env pe = { real, NULL, cuda, site };
+	struct mb_prefix_env pe = { real, st.tool_path, cuda, site };
 	mb_envv_from_environ(&env);
 	mb_prefix_env_apply(&pe, getenv("PATH"), getenv("PYTHONPATH"), &env);
 	argv = mb_activation_argv(real, "exec \"$@\"", "mambaboot-run", opts->args);
@@ -48,6 +53,7 @@ static int run(struct mb_opts *opts, struct mb_err *err)
 	rc = spawn_exec(argv, env.v, err); /* returns only when exec failed */
 	mb_activation_argv_free(argv);
 	mb_envv_free(&env);
+	mb_state_free(&st);
 	free(site);
 	free(cuda);
 	return rc;
@@ -59,7 +65,9 @@ const struct mb_cmd cmd_run = {
 	.usage =
 	"usage: mambaboot run --prefix DIR -- COMMAND [ARGS...]\n"
 	"\n"
-	"Run COMMAND with DIR/bin first on PATH, CONDA_PREFIX=DIR, CUDA_HOME set\n"
+	"Run COMMAND with DIR/bin first on PATH, then the directories of the host\n"
+	"tools the last install found (external recipes: gcc, nvcc, python), as\n"
+	"bin/activate and builds have them, CONDA_PREFIX=DIR, CUDA_HOME set\n"
 	"(as install finds it: $CUDA_HOME, else nvcc's, else /usr/local/cuda), the\n"
 	"prefix's site-packages on PYTHONPATH when its python is the host's, and\n"
 	"DIR/etc/conda/activate.d/*.sh sourced first.  The exit status is\n"

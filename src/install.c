@@ -1110,6 +1110,8 @@ static int transact(struct run *r)
 		return rc;
 	}
 	mb_txn_set_requested(r->txn, r->requested, r->n_requested);
+	if (r->tool_path)
+		mb_txn_set_tool_path(r->txn, r->tool_path);
 	rc = mb_txn_commit(r->txn, r->err);
 	r->txn = NULL;
 	return rc;

@@ -42,6 +42,8 @@ struct mb_txn {
 	size_t n_dropped, cap_dropped;
 	struct mb_requested *requested; /* NULL: keep the current set */
 	size_t n_requested;
+	char *tool_path;               /* set_tool_path's, if has_tool_path */
+	bool has_tool_path;
 	char *snapshot;                /* of a direct write in progress */
 	size_t n_snapshots;
 };
@@ -345,6 +347,13 @@ void mb_txn_drop_recipe(struct mb_txn *t, const char *name)
 	*VEC_PUSH(t->dropped, t->n_dropped, t->cap_dropped) = xstrdup(name);
 }
 
+void mb_txn_set_tool_path(struct mb_txn *t, const char *tool_path)
+{
+	free(t->tool_path);
+	t->tool_path = tool_path ? xstrdup(tool_path) : NULL;
+	t->has_tool_path = true;
+}
+
 void mb_txn_set_requested(struct mb_txn *t, struct mb_requested *req, size_t n)
 {
 	t->requested = req;
@@ -372,6 +381,7 @@ static void next_state(const struct mb_txn *t, struct mb_state *out)
 
 	memset(out, 0, sizeof *out);
 	out->txn = (char *)t->id;
+	out->tool_path = t->has_tool_path ? t->tool_path : cur->tool_path;
 	out->requested = t->requested ? t->requested : cur->requested;
 	out->n_requested = t->requested ? t->n_requested : cur->n_requested;
 	out->recipes = xcalloc(cur->n_recipes + t->n_set + 1, sizeof *out->recipes);
@@ -399,6 +409,7 @@ static void txn_free(struct mb_txn *t)
 	free(t->dropped);
 	free(t->staging);
 	free(t->snapshot);
+	free(t->tool_path);
 	free(t->backup);
 	free(t->journal);
 	free(t);

@@ -53,6 +53,8 @@ struct mb_state {
 	size_t n_requested;
 	struct mb_state_recipe *recipes;
 	size_t n_recipes;
+	char *tool_path;        /* the externals' directories, ':'-joined, as the
+				   last install found them (mambaboot run); or NULL */
 };
 
 struct mb_prefix {
@@ -137,6 +139,8 @@ int mb_txn_end_direct(struct mb_txn *t, struct mb_owned *added, struct mb_err *e
 int mb_txn_set_recipe(struct mb_txn *t, struct mb_state_recipe *rec, struct mb_err *err);
 void mb_txn_drop_recipe(struct mb_txn *t, const char *name);
 void mb_txn_set_requested(struct mb_txn *t, struct mb_requested *req, size_t n);
+/* The state's tool_path from this transaction on (copied). */
+void mb_txn_set_tool_path(struct mb_txn *t, const char *tool_path);
 
 /* Write the new state (the commit point) and clean up; or undo it all. */
 int mb_txn_commit(struct mb_txn *t, struct mb_err *err);

@@ -92,6 +92,7 @@ int mb_state_read(const char *path, struct mb_state *s, struct mb_err *err)
 	if (!root)
 		return -MB_EFAIL;
 	s->txn = str_field(root, "txn");
+	s->tool_path = str_field(root, "tool_path");
 	reqs = json_object_get(root, "requested");
 	recs = json_object_get(root, "recipes");
 	s->requested = xcalloc(json_array_size(reqs) + 1, sizeof *s->requested);
@@ -308,6 +309,8 @@ int mb_state_write(const char *path, const struct mb_state *s, struct mb_err *er
 		json_array_append_new(recs, recipe_json(&s->recipes[i]));
 	json_object_set_new(root, "format", json_integer(STATE_FORMAT));
 	json_object_set_new(root, "txn", json_string(s->txn ? s->txn : ""));
+	if (s->tool_path)
+		json_object_set_new(root, "tool_path", json_string(s->tool_path));
 	json_object_set_new(root, "requested", reqs);
 	json_object_set_new(root, "recipes", recs);
 	rc = dump_atomic(path, &(struct dump){ .put = put_root, .root = root, .flags = JSON_INDENT(1) }, true, err);
@@ -424,6 +427,7 @@ void mb_state_free(struct mb_state *s)
 	free(s->requested);
 	free(s->recipes);
 	free(s->txn);
+	free(s->tool_path);
 	memset(s, 0, sizeof *s);
 }
 

@@ -56,6 +56,9 @@ expect_rc "run runs the command" 0
 $T_TMP/cuda
 $P/bin
 yes, with $P" ] && ok "run: site-packages importable, CUDA_HOME, PREFIX/bin first, activate.d sourced" || fail "run env" "$OUT" "$ERR"
+run_mb run --prefix "$P" -- sh -c 'printf "%s\n" "$PATH" | cut -d: -f1-3'
+[ "$OUT" = "$P/bin:$pydir:$T_TMP/cuda/bin" ] && grep -q "\"tool_path\": \"$pydir\"" "$P/.mambaboot/state.json" &&
+	ok "run: the externals' directories after PREFIX/bin, as the build and bin/activate have them" || fail "run PATH" "$OUT"
 run_mb run --prefix "$P" -- sh -c 'printf "%s|" "$@"; exit 3' x 'a b' "c'd" '$HOME'
 [ "$RC" -eq 3 ] && [ "$OUT" = "a b|c'd|\$HOME|" ] && ok "arguments pass through untouched, and the exit status is the command's" || fail "argv" "rc $RC: $OUT"
 run_mb run --prefix "$P" sh -c 'echo "$1"' sh -v
