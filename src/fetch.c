@@ -647,22 +647,31 @@ static void next_source(struct job *j, const char *why)
 	j->state = ST_READY;
 }
 
+/* The wait before retry number `tries`: the backoff, or the server's
+ * Retry-After (seconds; -1: none) when longer.  -1 when that is longer
+ * than the tuning allows: *msg then says why, and the source is given up. */
+static long retry_delay_ms(const struct tuning *t, int tries, long retry_after, uint32_t random,
+			   const char *why, char *msg, size_t len)
+{
+	long delay = mb_fetch_backoff_ms(t->base_ms, tries, RETRY_CAP_MS, random);
+
+	if (retry_after > t->retry_after_max) {
+		snprintf(msg, len, "%s, Retry-After %ld s is too long", why, retry_after);
+		return -1;
+	}
+	return retry_after >= 0 && retry_after * 1000 > delay ? retry_after * 1000 : delay;
+}
+
 static void retry_later(struct job *j, const char *why)
 {
 	struct fetch_ctx *c = j->ctx;
-	long delay = mb_fetch_backoff_ms(c->t.base_ms, j->tries, RETRY_CAP_MS,
-					 next_random(&c->rng));
 	char msg[600];
+	long delay = retry_delay_ms(&c->t, j->tries, j->retry_after, next_random(&c->rng), why,
+				    msg, sizeof msg);
 
-	if (j->retry_after >= 0) {
-		if (j->retry_after > c->t.retry_after_max) {
-			snprintf(msg, sizeof msg, "%s, Retry-After %ld s is too long", why,
-				 j->retry_after);
-			next_source(j, msg);
-			return;
-		}
-		if (j->retry_after * 1000 > delay)
-			delay = j->retry_after * 1000;
+	if (delay < 0) {
+		next_source(j, msg);
+		return;
 	}
 	snprintf(msg, sizeof msg, "%s; retry %d of %d in %.1f s", why, j->tries, c->t.retries,
 		 (double)delay / 1000);
@@ -1162,12 +1171,20 @@ void mb_fetch_list_free(struct mb_fetch_list *list)
 
 enum get_result { GET_OK, GET_GONE, GET_RETRY, GET_FAIL, GET_SINK };
 
-struct get {
-	struct mb_curl *api;
+/* One easy handle for all of a getter's requests, so that pages of one
+ * server share a connection (and a TLS session) as a browser's do. */
+struct mb_getter {
+	const struct mb_fetch_opts *o;
+	struct mb_curl api;
 	CURL *e;
+	struct mb_ca ca;
+	struct mb_err no_ca;       /* why there is no CA bundle, for https */
+	struct tuning t;
+	uint32_t rng;
+	/* the request under way: */
 	const struct mb_fetch_sink *sink;
 	struct mb_err *err;
-	long http_code;
+	long http_code, retry_after;
 	bool started;
 	int sink_rc;
 	char errbuf[CURL_ERROR_SIZE];
@@ -1180,10 +1197,10 @@ static bool http_ok(long code)
 
 static size_t get_body(char *p, size_t size, size_t n, void *ud)
 {
-	struct get *g = ud;
+	struct mb_getter *g = ud;
 
 	if (!g->started) {
-		g->api->easy_getinfo(g->e, CURLINFO_RESPONSE_CODE, &g->http_code);
+		g->api.easy_getinfo(g->e, CURLINFO_RESPONSE_CODE, &g->http_code);
 		g->started = true;
 	}
 	if (!http_ok(g->http_code))
@@ -1193,12 +1210,29 @@ static size_t get_body(char *p, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
-static enum get_result get_classify(struct get *g, CURLcode rc, char *why, size_t len)
+static size_t get_header(char *p, size_t size, size_t n, void *ud)
+{
+	struct mb_getter *g = ud;
+	size_t len = size * n;
+	char line[256];
+
+	if (len < sizeof line) {
+		memcpy(line, p, len);
+		line[len] = '\0';
+		if (strncmp(line, "HTTP/", 5) == 0)
+			g->retry_after = -1; /* a new response */
+		else if (strncasecmp(line, "retry-after:", 12) == 0)
+			g->retry_after = mb_fetch_parse_retry_after(line + 12, (int64_t)time(NULL), &g->api);
+	}
+	return len;
+}
+
+static enum get_result get_classify(struct mb_getter *g, CURLcode rc, char *why, size_t len)
 {
 	if (g->sink_rc < 0)
 		return GET_SINK;
 	if (rc == CURLE_OK && !g->started)
-		g->api->easy_getinfo(g->e, CURLINFO_RESPONSE_CODE, &g->http_code);
+		g->api.easy_getinfo(g->e, CURLINFO_RESPONSE_CODE, &g->http_code);
 	if (rc == CURLE_OK && http_ok(g->http_code))
 		return GET_OK;
 	if (rc == CURLE_OK && (g->http_code == 404 || g->http_code == 410))
@@ -1210,91 +1244,127 @@ static enum get_result get_classify(struct get *g, CURLcode rc, char *why, size_
 		return g->http_code >= 500 || g->http_code == 429 || g->http_code == 408
 			       ? GET_RETRY : GET_FAIL;
 	}
-	snprintf(why, len, "%s", g->errbuf[0] ? g->errbuf : g->api->easy_strerror(rc));
+	snprintf(why, len, "%s", g->errbuf[0] ? g->errbuf : g->api.easy_strerror(rc));
 	return curl_retryable(rc) ? GET_RETRY : GET_FAIL;
 }
 
-static enum get_result get_once(struct get *g, const char *url, struct curl_slist *headers,
-				const struct mb_ca *ca, const struct tuning *t, char *why,
-				size_t len)
+/* Every option is set again for each request: the handle is reused. */
+static enum get_result get_once(struct mb_getter *g, const char *url, struct curl_slist *headers,
+				char *why, size_t len)
 {
-	CURLcode rc;
 	enum get_result res;
 
-	if (!(g->e = g->api->easy_init())) {
+	if (!g->e && !(g->e = g->api.easy_init())) {
 		snprintf(why, len, "cannot create a transfer (libcurl)");
 		return GET_FAIL;
 	}
 	g->started = false;
 	g->http_code = 0;
+	g->retry_after = -1;
 	g->sink_rc = 0;
 	g->errbuf[0] = '\0';
-	g->api->easy_setopt(g->e, CURLOPT_URL, url);
-	g->api->easy_setopt(g->e, CURLOPT_WRITEFUNCTION, get_body);
-	g->api->easy_setopt(g->e, CURLOPT_WRITEDATA, g);
-	if (headers)
-		g->api->easy_setopt(g->e, CURLOPT_HTTPHEADER, headers);
-	set_common(g->api, g->e, ca, t->stall_s, g->errbuf);
+	g->api.easy_setopt(g->e, CURLOPT_URL, url);
+	g->api.easy_setopt(g->e, CURLOPT_WRITEFUNCTION, get_body);
+	g->api.easy_setopt(g->e, CURLOPT_WRITEDATA, g);
+	g->api.easy_setopt(g->e, CURLOPT_HEADERFUNCTION, get_header);
+	g->api.easy_setopt(g->e, CURLOPT_HEADERDATA, g);
+	g->api.easy_setopt(g->e, CURLOPT_HTTPHEADER, headers);
+	set_common(&g->api, g->e, &g->ca, g->t.stall_s, g->errbuf);
 	g->sink->restart(g->sink->ctx);
-	rc = g->api->easy_perform(g->e);
-	res = get_classify(g, rc, why, len);
-	g->api->easy_cleanup(g->e);
-	g->e = NULL;
+	res = get_classify(g, g->api.easy_perform(g->e), why, len);
+	if (res != GET_OK && res != GET_GONE) { /* a connection in doubt is not kept */
+		g->api.easy_cleanup(g->e);
+		g->e = NULL;
+	}
 	return res;
 }
 
-static int get_tries(const struct mb_fetch_opts *o, struct get *g, const char *url,
-		     struct curl_slist *headers, struct mb_err *err)
+static int get_tries(struct mb_getter *g, const char *url, struct curl_slist *headers,
+		     struct mb_err *err)
 {
-	struct tuning t;
-	uint32_t rng = (uint32_t)time(NULL) ^ (uint32_t)getpid();
-	char why[CURL_ERROR_SIZE + 64];
-	struct mb_ca ca;
-	struct mb_err no_ca = { 0 };
+	char why[CURL_ERROR_SIZE + 64], msg[CURL_ERROR_SIZE + 128];
 	int tries = 0;
+	long delay;
 
-	if (mb_ca_find(o->cacert, &ca, &no_ca) < 0 && scheme_is(url, "https"))
-		return mb_errf(err, MB_EFETCH, "cannot read %s: %s", url, no_ca.msg);
-	load_tuning(o, &t);
+	if (!g->ca.file && !g->ca.dir && g->no_ca.code && scheme_is(url, "https"))
+		return mb_errf(err, MB_EFETCH, "cannot read %s: %s", url, g->no_ca.msg);
 	for (;;) {
-		enum get_result r = get_once(g, url, headers, &ca, &t, why, sizeof why);
+		enum get_result r = get_once(g, url, headers, why, sizeof why);
 		if (r == GET_OK || r == GET_GONE)
 			return r == GET_GONE;
 		if (r == GET_SINK)
 			return g->sink_rc;
-		if (r == GET_FAIL || ++tries > t.retries || mb_interrupted(o->ev))
+		if (r == GET_FAIL || ++tries > g->t.retries || mb_interrupted(g->o->ev))
 			return mb_errf(err, MB_EFETCH, "cannot read %s: %s%s", url, why,
 				       tries > 1 ? " (after retries)" : "");
-		poll(NULL, 0, (int)mb_fetch_backoff_ms(t.base_ms, tries, RETRY_CAP_MS,
-						      next_random(&rng)));
+		delay = retry_delay_ms(&g->t, tries, g->retry_after, next_random(&g->rng), why,
+				       msg, sizeof msg);
+		if (delay < 0)
+			return mb_errf(err, MB_EFETCH, "cannot read %s: %s", url, msg);
+		poll(NULL, 0, (int)delay);
 	}
+}
+
+int mb_getter_open(struct mb_getter **out, const struct mb_fetch_opts *o, struct mb_err *err)
+{
+	struct mb_getter *g = xcalloc(1, sizeof *g);
+	int rc;
+
+	*out = NULL;
+	if (o->cacert && access(o->cacert, R_OK) < 0)
+		rc = mb_errno(err, MB_EINPUT, errno, "--cacert %s", o->cacert);
+	else
+		rc = mb_curl_open(&g->api, err);
+	if (rc < 0) {
+		free(g);
+		return rc;
+	}
+	g->o = o;
+	g->rng = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+	if (mb_ca_find(o->cacert, &g->ca, &g->no_ca) < 0)
+		memset(&g->ca, 0, sizeof g->ca);
+	load_tuning(o, &g->t);
+	*out = g;
+	return 0;
+}
+
+int mb_getter_get(struct mb_getter *g, const char *url, const char *accept,
+		  const struct mb_fetch_sink *sink, struct mb_err *err)
+{
+	struct curl_slist *headers = NULL;
+	char *line = accept ? xasprintf("Accept: %s", accept) : NULL;
+	int rc;
+
+	g->sink = sink;
+	g->err = err;
+	if (line)
+		headers = g->api.slist_append(NULL, line);
+	rc = get_tries(g, url, headers, err);
+	if (g->e) /* the handle keeps a pointer to the list */
+		g->api.easy_setopt(g->e, CURLOPT_HTTPHEADER, NULL);
+	g->api.slist_free_all(headers);
+	free(line);
+	return rc;
+}
+
+void mb_getter_close(struct mb_getter *g)
+{
+	if (!g)
+		return;
+	if (g->e)
+		g->api.easy_cleanup(g->e);
+	mb_curl_close(&g->api);
+	free(g);
 }
 
 int mb_fetch_get(const struct mb_fetch_opts *o, const char *url, const char *accept,
 		 const struct mb_fetch_sink *sink, struct mb_err *err)
 {
-	struct mb_curl api;
-	struct get g = { 0 };
-	struct curl_slist *headers = NULL;
-	char *line = accept ? xasprintf("Accept: %s", accept) : NULL;
-	int rc;
+	struct mb_getter *g;
+	int rc = mb_getter_open(&g, o, err);
 
-	if (o->cacert && access(o->cacert, R_OK) < 0)
-		rc = mb_errno(err, MB_EINPUT, errno, "--cacert %s", o->cacert);
-	else
-		rc = mb_curl_open(&api, err);
-	if (rc < 0) {
-		free(line);
-		return rc;
-	}
-	g.api = &api;
-	g.sink = sink;
-	g.err = err;
-	if (line)
-		headers = api.slist_append(NULL, line);
-	rc = get_tries(o, &g, url, headers, err);
-	api.slist_free_all(headers);
-	mb_curl_close(&api);
-	free(line);
+	if (rc == 0)
+		rc = mb_getter_get(g, url, accept, sink, err);
+	mb_getter_close(g);
 	return rc;
 }

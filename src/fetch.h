@@ -117,6 +117,17 @@ struct mb_fetch_sink {
 int mb_fetch_get(const struct mb_fetch_opts *o, const char *url, const char *accept,
 		 const struct mb_fetch_sink *sink, struct mb_err *err);
 
+/* The same for many GETs (lock reads index pages one after another): one
+ * libcurl handle, so that a server's pages share a connection and its TLS
+ * session; a failed request drops the connection.  A 429 or 503 with
+ * Retry-After waits that long (at most the tuning's retry_after_max, else
+ * the GET fails at once), as downloads do.  o must outlive the getter. */
+struct mb_getter;
+int mb_getter_open(struct mb_getter **g, const struct mb_fetch_opts *o, struct mb_err *err);
+int mb_getter_get(struct mb_getter *g, const char *url, const char *accept,
+		  const struct mb_fetch_sink *sink, struct mb_err *err);
+void mb_getter_close(struct mb_getter *g);
+
 struct mb_curl;
 
 /* Pure helpers, exposed for the unit tests. */

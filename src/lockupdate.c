@@ -32,10 +32,20 @@ struct want {
 struct run {
 	const struct mb_lock_opts *o;
 	struct mb_fetch_opts fo;
+	struct mb_getter *get;         /* one connection for every index page */
 	struct want *w;
 	size_t n, cap;
 	struct mb_err *err;
 };
+
+/* GET through the run's getter, opened on the first page. */
+static int get(struct run *r, const char *url, const char *accept,
+	       const struct mb_fetch_sink *sink)
+{
+	int rc = r->get ? 0 : mb_getter_open(&r->get, &r->fo, r->err);
+
+	return rc < 0 ? rc : mb_getter_get(r->get, url, accept, sink, r->err);
+}
 
 static void info(const struct run *r, const char *url, const char *msg)
 {
@@ -149,7 +159,7 @@ static int fetch_to_tmp(struct run *r, const char *url, char **path)
 		close(fd);
 		return mb_errno(r->err, MB_EFAIL, errno, "cannot open %s", *path);
 	}
-	rc = mb_fetch_get(&r->fo, url, NULL, &sink, r->err);
+	rc = get(r, url, NULL, &sink);
 	if (fclose(sink.ctx) != 0 && rc == 0)
 		rc = mb_errno(r->err, MB_EFAIL, errno, "cannot write %s", *path);
 	return rc;
@@ -186,7 +196,7 @@ static int read_zst(struct repo_query *q, const char *url)
 static int read_json(struct repo_query *q, const char *url)
 {
 	struct mb_fetch_sink sink = { scan_restart, scan_data, q };
-	int rc = mb_fetch_get(&q->r->fo, url, NULL, &sink, q->r->err);
+	int rc = get(q->r, url, NULL, &sink);
 
 	if (rc == 0)
 		rc = mb_repodata_scan_finish(q->scan, q->r->err);
@@ -393,7 +403,7 @@ static int query_page(struct run *r, struct want *w, const char *index)
 	int rc;
 
 	info(r, url, "reading");
-	rc = mb_fetch_get(&r->fo, url, accept, &sink, r->err);
+	rc = get(r, url, accept, &sink);
 	if (rc == 0) {
 		rc = mb_simple_find(pg.b.s ? pg.b.s : "", pg.b.len, w->a->filename, &hit, r->err);
 		if (rc == 1)
@@ -579,6 +589,7 @@ int mb_lock_update(const struct mb_recipe_set *set, const struct mb_plan *plan,
 		rc = lock_python(&r);
 	if (rc == 0)
 		rc = write_lock(&r, set, rep);
+	mb_getter_close(r.get);
 	for (i = 0; i < r.n; i++)
 		free(r.w[i].index);
 	free(r.w);

@@ -240,6 +240,48 @@ run_mb lock --recipes "$R" reset
 expect_rc "a connection dropped once is retried and the lock is written" 0
 rm "$R/reset.yaml"
 
+# One connection for a run's index pages; a 429's Retry-After (1 s) is
+# waited out, where the backoff alone would be 10 ms; one too long fails.
+peers() { python3 -c 'import json, sys; print(len({json.loads(l)["peer"] for l in open(sys.argv[1])}))' "$FAULT_LOG"; }
+printf 'name: pages
+version: "1"
+kind: conda
+artifacts:
+  - url: http://127.0.0.1:%s/ok/dependency-1.0-0.conda
+' "$FAULT_PORT" > "$R/pages.yaml"
+: > "$FAULT_LOG"
+run_mb lock --recipes "$R" pages
+expect_rc "lock through the faultserver" 0
+[ "$(wc -l < "$FAULT_LOG")" -ge 2 ] && [ "$(peers)" = 1 ] &&
+	ok "its $(wc -l < "$FAULT_LOG") index requests came over one connection" || fail "connections" "$(cat "$FAULT_LOG")"
+printf 'name: pages
+version: "1"
+kind: conda
+artifacts:
+  - url: http://127.0.0.1:%s/429:1/dependency-1.0-0.conda
+' "$FAULT_PORT" > "$R/pages.yaml"
+: > "$FAULT_LOG"
+run_mb lock --recipes "$R" pages
+expect_rc "an index answering 429 once" 0
+python3 -c '
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1])]
+i = [k for k, e in enumerate(r) if e["status"] == 429][0]
+assert r[i + 1]["path"] == r[i]["path"] and r[i + 1]["status"] == 200, r
+assert r[i + 1]["t"] - r[i]["t"] >= 0.95, r[i + 1]["t"] - r[i]["t"]' "$FAULT_LOG" 2>"$T_TMP/ra.err" &&
+	ok "the retry waited for Retry-After" || fail "Retry-After" "$(cat "$T_TMP/ra.err")"
+: > "$FAULT_LOG"
+printf 'name: pages
+version: "1"
+kind: conda
+artifacts:
+  - url: http://127.0.0.1:%s/429:9/dependency-1.0-0.conda
+' "$FAULT_PORT" > "$R/pages.yaml"
+MAMBABOOT_RETRY_AFTER_MAX=0 run_mb lock --recipes "$R" pages
+expect_err "a Retry-After longer than allowed: exit 3 at once" 3 "Retry-After 1 s is too long"
+[ "$(grep -c '"/429:9/repodata.json"' "$FAULT_LOG")" = 1 ] && ok "without a second request" || fail "retried" "$(cat "$FAULT_LOG")"
+rm "$R/pages.yaml"
+
 # TLS: verified, with the test CA
 printf 'name: tls\nversion: "1.2.0"\nkind: wheel\ndepends: [python]\nartifacts:\n  - url: https://localhost:%s/files/%s?t\n    filename: %s\n    index: https://localhost:%s/simple/\n' "$NGX_HTTPS" "$S1" "$S1" "$NGX_HTTPS" > "$R/tls.yaml"
 run_mb lock --recipes "$R" tls

@@ -22,7 +22,8 @@ the path itself, so tests can check that http_proxy is followed.
 
 Every request is appended to --log as one JSON line:
     {"t": seconds, "path": ..., "range": ..., "status": ..., "bytes": body bytes sent,
-     "proxied": whether it came as a proxy request}
+     "proxied": whether it came as a proxy request, "peer": the client's port (one
+     per connection)}
 """
 import argparse
 import json
@@ -46,7 +47,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def record(self, status, sent):
         entry = {"t": time.time(), "path": self.path, "range": self.headers.get("Range"),
-                 "status": status, "bytes": sent, "proxied": getattr(self, "proxied", False)}
+                 "status": status, "bytes": sent, "proxied": getattr(self, "proxied", False),
+                 "peer": self.client_address[1]}
         with LOCK:
             with open(self.server.log, "a") as f:
                 f.write(json.dumps(entry) + "\n")
