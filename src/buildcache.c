@@ -24,10 +24,23 @@
 
 /* ---- the manifest ---- */
 
+static bool has_file(const struct mb_build_manifest *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		if (!strcmp(m->files[i].name, name))
+			return true;
+	return false;
+}
+
+/* "file SHA256 SIZE NAME", the whole line: a name cut short at the
+ * buffer, or named twice, is a damaged manifest, not another file. */
 static int manifest_line(const char *line, struct mb_build_manifest *m, struct mb_err *err)
 {
 	char sha[65], name[256];
 	long long size;
+	int end = 0;
 
 	if (strncmp(line, "prefix ", 7) == 0) {
 		free(m->prefix);
@@ -35,9 +48,10 @@ static int manifest_line(const char *line, struct mb_build_manifest *m, struct m
 	} else if (strncmp(line, "embeds_prefix ", 14) == 0) {
 		m->embeds_prefix = strcmp(line + 14, "no") != 0;
 		m->binary_prefix = strcmp(line + 14, "binary") == 0;
-	} else if (sscanf(line, "file %64s %lld %255s", sha, &size, name) == 3) {
+	} else if (sscanf(line, "file %64s %lld %255s%n", sha, &size, name, &end) == 3) {
 		struct mb_build_file *f;
-		if (!is_hex64(sha) || strchr(name, '/') || name[0] == '.' || size < 0)
+		if (!is_hex64(sha) || strchr(name, '/') || name[0] == '.' || size < 0 || line[end] ||
+		    has_file(m, name))
 			return mb_errf(err, MB_EINTEGRITY, "build manifest: bad entry '%.200s'", line);
 		f = VEC_PUSH(m->files, m->n, m->cap); /* only whole entries: free() reads them */
 		f->name = xstrdup(name);
