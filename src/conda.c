@@ -30,7 +30,7 @@
 /* In each cache entry made by unpack_to: its paths as read_meta found
  * them, with lstat's mode and size (see write_manifest). */
 #define MANIFEST "info/.mambaboot-paths"
-#define MANIFEST_HEAD "mambaboot-paths 1\n"
+#define MANIFEST_VERSION "mambaboot-paths 2"
 
 struct pkg_path {
 	char *path;          /* as the package names it */
@@ -46,6 +46,7 @@ struct pkg_path {
 
 struct pkg {
 	const char *entry;   /* the unpacked cache entry */
+	const char *sha256;  /* of the package it was unpacked from; NULL: read no manifest */
 	enum mb_link_mode link; /* what linking from it into the root can do */
 	json_t *index;       /* info/index.json */
 	const char *name, *version, *build;
@@ -78,11 +79,11 @@ static void pkg_free(struct pkg *p)
 /* ---- the cache entry ---- */
 
 struct unpack_job {
-	const char *pkg, *filename;
+	const char *pkg, *filename, *sha256;
 	unsigned threads; /* for a .tar.bz2: MB_ARCHIVE_THREADS (0: every CPU) */
 };
 
-static void write_manifest(const char *entry);
+static void write_manifest(const char *entry, const char *sha256);
 static int write_new(const char *dst, const char *data, size_t len, mode_t mode,
 		     struct mb_err *err);
 
@@ -98,14 +99,14 @@ static int unpack_to(void *ctx, const char *dir, struct mb_err *err)
 	else
 		rc = mb_errf(err, MB_EINPUT, "%s: not a conda package (.conda or .tar.bz2)", job->filename);
 	if (rc == 0)
-		write_manifest(dir);
+		write_manifest(dir, job->sha256);
 	return rc;
 }
 
 int mb_conda_unpack(const struct mb_cache *cache, const char *blob, const char *sha256,
 		    const char *filename, unsigned threads, struct mb_err *err)
 {
-	struct unpack_job job = { blob, filename, threads };
+	struct unpack_job job = { blob, filename, sha256, threads };
 	char *entry = mb_cache_unpacked(cache, sha256, unpack_to, &job, err);
 
 	free(entry);
@@ -273,6 +274,22 @@ static void walk_payload(struct pkg *p, const char *rel)
 	free(dir);
 }
 
+/* Paths not read from JSON must be UTF-8 for the conda-meta record. */
+static int check_utf8(const struct pkg *p, struct mb_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_paths; i++) {
+		json_t *j = json_string(p->paths[i].path); /* NULL: not UTF-8 */
+		if (!j)
+			return mb_errf(err, MB_EINTEGRITY,
+				       "the package names a path that is not UTF-8 ('%.200s'): a conda-meta "
+				       "record cannot hold it", p->paths[i].path);
+		json_decref(j);
+	}
+	return 0;
+}
+
 /* Before paths.json (2017): info/files, and info/has_prefix. */
 static int read_legacy(struct pkg *p, struct mb_err *err)
 {
@@ -285,7 +302,7 @@ static int read_legacy(struct pkg *p, struct mb_err *err)
 		walk_payload(p, "");
 		free(files);
 		free(hp);
-		return 0;
+		return check_utf8(p, err);
 	}
 	rc = read_file(files, META_MAX, &text, &len, err);
 
@@ -303,7 +320,7 @@ static int read_legacy(struct pkg *p, struct mb_err *err)
 	free(text);
 	free(files);
 	free(hp);
-	return rc;
+	return rc == 0 ? check_utf8(p, err) : rc;
 }
 
 static void read_noarch(struct pkg *p, struct mb_err *err)
@@ -364,7 +381,10 @@ static int read_meta(struct pkg *p, struct mb_err *err)
  * with MODE in octal, FLAGS "b" (binary placeholder) and "n" (no_link) or
  * "-", then "end COUNT".  A package whose paths or placeholders hold a tab
  * or a newline, or that lists a path the entry lacks, gets none: linking
- * then reads paths.json and reports it as before. */
+ * then reads paths.json and reports it as before.  The first line names
+ * the sha256 of the package it was made from, and linking reads only a
+ * manifest naming the entry's own: a package cannot hold its own digest,
+ * so one it ships (kept in entries of older versions) is never read. */
 static bool manifest_safe(const char *s)
 {
 	return !s || !strpbrk(s, "\t\n");
@@ -387,7 +407,7 @@ static bool manifest_line(struct sbuf *b, struct pkg *p, const struct pkg_path *
 }
 
 /* Best effort: an entry without one links as before. */
-static void write_manifest(const char *entry)
+static void write_manifest(const char *entry, const char *sha256)
 {
 	struct pkg p = { .entry = entry, .from.root = -1, .to.root = -1 };
 	struct sbuf b = { 0 };
@@ -398,7 +418,7 @@ static void write_manifest(const char *entry)
 
 	unlink(path); /* one the package shipped is not ours to read */
 	ok = read_meta(&p, &e) == 0 && mb_wtree_open(&p.from, entry, false, &e) == 0;
-	sbuf_puts(&b, MANIFEST_HEAD);
+	sbuf_printf(&b, MANIFEST_VERSION " %s\n", sha256);
 	for (i = 0; ok && i < p.n_paths; i++)
 		ok = manifest_line(&b, &p, &p.paths[i]);
 	sbuf_printf(&b, "end %zu\n", p.n_paths);
@@ -409,10 +429,16 @@ static void write_manifest(const char *entry)
 	pkg_free(&p);
 }
 
+/* Does st_mode's file type agree with the type letter? */
+static bool type_matches(char type, unsigned long mode)
+{
+	return type == 'f' ? S_ISREG(mode) : type == 'l' ? S_ISLNK(mode) : S_ISDIR(mode);
+}
+
 /* One line: fields split at tabs, the path the rest. */
 static bool parse_manifest_line(struct pkg *p, char *line)
 {
-	char *f[7], *end;
+	char *f[7], *mode_end, *end;
 	struct pkg_path *pp;
 	unsigned long mode;
 	long long size;
@@ -425,10 +451,11 @@ static bool parse_manifest_line(struct pkg *p, char *line)
 		*line++ = '\0';
 	}
 	f[6] = line;
-	mode = strtoul(f[1], &end, 8);
+	mode = strtoul(f[1], &mode_end, 8);
 	size = strtoll(f[2], &end, 10);
-	if (!strchr("fld", f[0][0]) || f[0][1] || *end || size < 0 || !path_is_contained(f[6], NULL) ||
-	    (strcmp(f[3], "-") && !is_hex64(f[3])))
+	if (!f[0][0] || !strchr("fld", f[0][0]) || f[0][1] || mode_end == f[1] || *mode_end ||
+	    !type_matches(f[0][0], mode) || end == f[2] || *end || size < 0 ||
+	    !path_is_contained(f[6], NULL) || (strcmp(f[3], "-") && !is_hex64(f[3])))
 		return false;
 	pp = add_path(p, f[6], f[0][0]);
 	pp->sha256 = strcmp(f[3], "-") ? xstrdup(f[3]) : NULL;
@@ -441,15 +468,18 @@ static bool parse_manifest_line(struct pkg *p, char *line)
 	return true;
 }
 
-/* text[0..len) must be writable and NUL-terminated. */
+/* text[0..len) must be writable and NUL-terminated; a NUL inside it (a
+ * torn write's zeroes) makes it no manifest. */
 static int parse_manifest(struct pkg *p, char *text, size_t len)
 {
+	char *head = p->sha256 ? xasprintf(MANIFEST_VERSION " %s\n", p->sha256) : NULL;
 	char *line, *next = NULL;
 	size_t n = 0, count;
-	bool ok = !strncmp(text, MANIFEST_HEAD, strlen(MANIFEST_HEAD)) && len && text[len - 1] == '\n';
+	bool ok = head && len && !memchr(text, '\0', len) && text[len - 1] == '\n' &&
+		  !strncmp(text, head, strlen(head));
 
-	for (line = ok ? text + strlen(MANIFEST_HEAD) : NULL; ok && line < text + len; line = next) {
-		next = strchr(line, '\n');
+	for (line = ok ? text + strlen(head) : NULL; ok && line < text + len; line = next) {
+		next = memchr(line, '\n', (size_t)(text + len - line)); /* found: text ends with one */
 		*next++ = '\0';
 		if (!strncmp(line, "end ", 4))
 			break;
@@ -462,6 +492,7 @@ static int parse_manifest(struct pkg *p, char *text, size_t len)
 		struct pkg_path *pp = &p->paths[--p->n_paths];
 		free(pp->path), free(pp->sha256), free(pp->placeholder);
 	}
+	free(head);
 	return ok ? 0 : -1;
 }
 
@@ -476,15 +507,15 @@ static int read_manifest(struct pkg *p)
 	return rc;
 }
 
-long mb_conda_parse_manifest(const char *text, size_t len)
+long mb_conda_parse_manifest(const char *text, size_t len, const char *sha256)
 {
-	struct pkg p = { .from.root = -1, .to.root = -1 };
+	struct pkg p = { .sha256 = sha256, .from.root = -1, .to.root = -1 };
 	char *copy = xmalloc(len + 1);
 	long rc;
 
 	memcpy(copy, text, len);
 	copy[len] = '\0';
-	rc = strlen(copy) == len && parse_manifest(&p, copy, len) == 0 ? (long)p.n_paths : -1;
+	rc = parse_manifest(&p, copy, len) == 0 ? (long)p.n_paths : -1;
 	free(copy);
 	pkg_free(&p);
 	return rc;
@@ -963,7 +994,7 @@ int mb_conda_install(const struct mb_stage_ctx *ctx, const struct mb_conda_artif
 		     struct mb_owned *owned, struct mb_err *err)
 {
 	struct pkg p = { .link = MB_LINK_REFLINK, .from.root = -1, .to.root = -1 };
-	struct unpack_job job = { a->blob, a->filename, 0 };
+	struct unpack_job job = { a->blob, a->filename, a->sha256, 0 };
 	size_t first = owned->n;
 	char *entry;
 	int rc;
@@ -973,13 +1004,15 @@ int mb_conda_install(const struct mb_stage_ctx *ctx, const struct mb_conda_artif
 	if (!(entry = mb_cache_unpacked(ctx->cache, a->sha256, unpack_to, &job, err)))
 		return -err->code;
 	p.entry = entry;
+	p.sha256 = a->sha256;
 	if (ctx->link_start)
 		p.link = *ctx->link_start;
 	rc = read_meta(&p, err);
 	if (rc == 0)
 		rc = check_reserved(&p, err);
-	if (rc == 0 && (rc = mb_wtree_open(&p.from, entry, false, err)) == 0)
-		rc = mb_wtree_open(&p.to, ctx->root, true, err);
+	if (rc == 0 && (rc = mb_wtree_open(&p.from, entry, false, err)) == 0 &&
+	    (rc = mb_wtree_open(&p.to, ctx->root, true, err)) == 0)
+		p.to.made = ctx->made_dirs;
 	if (rc == 0)
 		rc = check_placeholders(ctx, &p, err);
 	if (rc == 0)

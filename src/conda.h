@@ -46,9 +46,9 @@ long mb_conda_parse_paths(const char *paths_json, size_t len, const char *has_pr
 			  struct mb_err *err);
 
 /* A cache entry's info/.mambaboot-paths (conda.c: the manifest unpacking
- * writes): the number of paths, or -1 where linking would read paths.json
- * instead.  For fuzzing. */
-long mb_conda_parse_manifest(const char *text, size_t len);
+ * writes) of the package with that sha256: the number of paths, or -1
+ * where linking would read paths.json instead.  For fuzzing. */
+long mb_conda_parse_manifest(const char *text, size_t len, const char *sha256);
 
 /* After a committed transaction: reload p's state and append to
  * PREFIX/conda-meta/history, as conda does, the conda packages it unlinked

@@ -7,6 +7,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	mb_conda_parse_manifest((const char *)data, size);
+	mb_conda_parse_manifest((const char *)data, size,
+				"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
 	return 0;
 }

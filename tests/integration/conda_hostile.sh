@@ -121,4 +121,19 @@ for ext in tar.bz2 conda; do
 	expect_err "a prefix longer than the placeholder is refused ($ext)" 2 "longer than its binary placeholder"
 	[ ! -e "$P/bin" ] && ok "and leaves nothing behind" || fail "long prefix left files"
 done
+
+# A package from before paths.json (info/files) naming a path that is not
+# UTF-8: a conda-meta record (JSON) cannot hold it, so it is refused.
+python3 - "$T_TMP/latin-1.0-0.tar.bz2" <<'PY'
+import io, json, sys, tarfile
+with tarfile.open(sys.argv[1], "w:bz2", format=tarfile.GNU_FORMAT, encoding="latin-1") as t:
+    for name, data in ((b"share/caf\xe9.txt", b"x"), (b"info/files", b"share/caf\xe9.txt\n"),
+                       (b"info/index.json", json.dumps({"name": "latin", "version": "1.0", "build": "0"}).encode())):
+        ti = tarfile.TarInfo(name.decode("latin-1")); ti.size = len(data)
+        t.addfile(ti, io.BytesIO(data))
+PY
+R="$T_TMP/r-latin"; P="$T_TMP/p-latin"; mkdir -p "$R"; conda_recipe "$R" latin 1.0 "$T_TMP/latin-1.0-0.tar.bz2"
+mb_install --recipes "$R" latin
+expect_err "a path that is not UTF-8: exit 4 naming it" 4 "not UTF-8"
+[ ! -e "$P/share" ] && ok "and nothing is installed" || fail "latin-1 path installed" "$(ls -R "$P/share")"
 done_testing
