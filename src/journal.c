@@ -454,9 +454,11 @@ static void finish(const struct mb_prefix *p, const char *id)
 
 static void drop_lists(const struct mb_prefix *p, const struct mb_state *s);
 
+/* A dot name: older mambaboots' clean-up keeps dot files, where it would
+ * delete a name that no reference spells whole (they read no offsets). */
 static char *lists_path(const struct mb_txn *t)
 {
-	return xasprintf("%s/files/%s.lists", t->p->dir, t->id);
+	return xasprintf("%s/files/.%s.lists", t->p->dir, t->id);
 }
 
 /* The file lists of the recipes set, in one file (one new inode and one
@@ -478,7 +480,7 @@ static int write_file_lists(struct mb_txn *t, struct mb_err *err)
 		rc = mb_files_write_all(path, lists, t->n_set, at, true, err);
 	for (i = 0; rc == 0 && i < t->n_set; i++) {
 		free(t->set[i].files_ref);
-		t->set[i].files_ref = xasprintf("%s.lists:%zu:%zu", t->id, at[i].offset, at[i].length);
+		t->set[i].files_ref = xasprintf(".%s.lists:%zu:%zu", t->id, at[i].offset, at[i].length);
 	}
 	free(lists);
 	free(at);
@@ -620,7 +622,7 @@ static void drop_lists(const struct mb_prefix *p, const struct mb_state *s)
 
 	while (d && (de = readdir(d)) != NULL) {
 		size_t n = strlen(de->d_name);
-		bool used = de->d_name[0] == '.';
+		bool used = de->d_name[0] == '.' && !strstr(de->d_name, ".lists"); /* ., .., ... */
 		for (i = 0; !used && i < s->n_recipes; i++) {
 			const char *ref = s->recipes[i].files_ref;
 			used = !strncmp(ref, de->d_name, n) && (ref[n] == '\0' || ref[n] == ':');

@@ -155,6 +155,13 @@ void mb_prefix_close(struct mb_prefix *p)
 	p->lock_fd = -1;
 }
 
+/* s is one or more digits, then `end` (not searched past). */
+static bool digits_then(const char *s, char end)
+{
+	size_t n = strspn(s, "0123456789");
+	return n > 0 && n < 20 && s[n] == end;
+}
+
 bool mb_files_ref_parse(const char *ref, char **file, struct mb_files_at *at)
 {
 	const char *colon = strchr(ref, ':');
@@ -163,12 +170,18 @@ bool mb_files_ref_parse(const char *ref, char **file, struct mb_files_at *at)
 
 	*file = NULL;
 	memset(at, 0, sizeof *at);
-	if (!*ref || strchr(ref, '/') || !strcmp(ref, "..") || colon == ref)
+	if (!*ref || strchr(ref, '/') || colon == ref)
 		return false;
-	if (colon && (sscanf(colon, ":%llu:%llu%n", &off, &len, &used) != 2 || colon[used] ||
+	if (colon && (!digits_then(colon + 1, ':') || !digits_then(strchr(colon + 1, ':') + 1, '\0') ||
+		      sscanf(colon, ":%llu:%llu%n", &off, &len, &used) != 2 || colon[used] ||
 		      len == 0 || off > SIZE_MAX || len > SIZE_MAX))
 		return false;
 	*file = colon ? xstrndup(ref, (size_t)(colon - ref)) : xstrdup(ref);
+	if (!strcmp(*file, ".") || !strcmp(*file, "..")) {
+		free(*file);
+		*file = NULL;
+		return false;
+	}
 	if (colon) {
 		at->offset = (size_t)off;
 		at->length = (size_t)len;

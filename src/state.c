@@ -13,7 +13,9 @@
 #include "prefix.h"
 #include "util.h"
 
-#define STATE_FORMAT 1
+/* 2: file lists are FILE:OFFSET:LENGTH references into one file per
+ * transaction.  A state of a later format is refused, not misread. */
+#define STATE_FORMAT 2
 
 static char *str_field(json_t *o, const char *key)
 {
@@ -91,6 +93,12 @@ int mb_state_read(const char *path, struct mb_state *s, struct mb_err *err)
 	memset(s, 0, sizeof *s);
 	if (!root)
 		return -MB_EFAIL;
+	if (json_integer_value(json_object_get(root, "format")) > STATE_FORMAT) {
+		long long f = json_integer_value(json_object_get(root, "format"));
+		json_decref(root);
+		return mb_errf(err, MB_EFAIL, "%s: written by a newer mambaboot (state format %lld; this "
+			       "one reads up to %d): use that version", path, f, STATE_FORMAT);
+	}
 	s->txn = str_field(root, "txn");
 	s->tool_path = str_field(root, "tool_path");
 	reqs = json_object_get(root, "requested");

@@ -31,7 +31,7 @@ CACHE="$T_TMP/c" P="$T_TMP/p1"
 mb_install --recipes "$R" all
 expect_rc "cold install of four packages" 0
 [ -z "$(ls -A "$P/.mambaboot/staging")" ] && ok "no staging tree is left" || fail "staging left" "$(ls -R "$P/.mambaboot/staging" | head)"
-[ "$(ls "$P/.mambaboot/files" | wc -l)" = 1 ] && ls "$P/.mambaboot/files" | grep -q '\.lists$' &&
+[ "$(ls -A "$P/.mambaboot/files" | wc -l)" = 1 ] && ls -A "$P/.mambaboot/files" | grep -q '^\..*\.lists$' &&
 	ok "one file holds every recipe's file list" || fail "file lists" "$(ls "$P/.mambaboot/files")"
 same=1
 for i in 1 2 3 4; do
@@ -41,7 +41,8 @@ done
 [ $same = 1 ] && ok "each recipe's slice of it lists that package's files" || fail "owned paths differ from the records"
 e1=$(entry pkg1)
 [ "$(tail -n 1 "$e1/info/.mambaboot-paths")" = "end 3" ] && grep -q "^l	120777	" "$e1/info/.mambaboot-paths" &&
-	ok "the cache entry has a manifest of its 3 paths, with lstat's modes" || fail "manifest" "$(cat "$e1/info/.mambaboot-paths")"
+	[ "$(head -n 1 "$e1/info/.mambaboot-paths")" = "mambaboot-paths 2 $(basename "$e1")" ] &&
+	ok "the cache entry has a manifest of its 3 paths, with lstat's modes, naming its package's sha256" || fail "manifest" "$(cat "$e1/info/.mambaboot-paths")"
 e4=$(entry pkg4)
 grep -q 'hidden.txt' "$e4/info/.mambaboot-paths" && [ "$(tail -n 1 "$e4/info/.mambaboot-paths")" = "end 3" ] &&
 	ok "a manifest the package shipped is replaced by one made from paths.json" || fail "shipped manifest kept" "$(cat "$e4/info/.mambaboot-paths")"
@@ -57,14 +58,18 @@ cmp -s "$T_TMP/r1" "$T_TMP/r2" && ok "the same conda-meta records" || fail "reco
 run_mb verify --prefix "$P"
 expect_rc "verify passes" 0
 
-# A torn manifest (no end line) and one with a path out of the prefix:
-# linking reads paths.json instead.
+# A torn manifest (no end line), one with a path out of the prefix, one
+# with zeroes in it, and one that names another package (as a package's
+# own would, in an entry an older mambaboot made): paths.json decides.
 sed -i '$d' "$e1/info/.mambaboot-paths"
 e2=$(entry pkg2)
 sed -i 's|share/pkg2/a.txt|../../escape.txt|' "$e2/info/.mambaboot-paths"
+e3=$(entry pkg3)
+printf '\0\0\0\0' | dd of="$e3/info/.mambaboot-paths" bs=1 seek=80 conv=notrunc 2>/dev/null
+sed -i "1s/.*/mambaboot-paths 2 $(basename "$e1")/; /hidden.txt/d; s/^end 3/end 2/" "$e4/info/.mambaboot-paths"
 P="$T_TMP/p3"
 mb_install --recipes "$R" all
-expect_rc "install with a torn and a forged manifest" 0
+expect_rc "install with torn, forged, zeroed and foreign manifests" 0
 tree "$P" > "$T_TMP/t3"
 cmp -s "$T_TMP/t1" "$T_TMP/t3" && [ ! -e "$T_TMP/escape.txt" ] && [ ! -e "$T_TMP/p3/../escape.txt" ] &&
 	ok "paths.json decided: the same tree, nothing outside" || fail "trees differ" "$(diff "$T_TMP/t1" "$T_TMP/t3")"
@@ -97,11 +102,16 @@ expect_rc "remove the rest" 0
 # A state file whose list reference is damaged or climbs out: one line, exit 1.
 P="$T_TMP/p2"
 cp "$P/.mambaboot/state.json" "$T_TMP/state.good"
-for bad in '../../../etc/passwd' 'x.lists:0:99999999' 'x.lists:abc:1' 'x.lists:0:0'; do
+for bad in '../../../etc/passwd' 'x.lists:0:99999999' 'x.lists:abc:1' 'x.lists:0:0' '..:0:5' 'x.lists: 1:2' 'x.lists:0:-1'; do
 	python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); s["recipes"][0]["files"]=sys.argv[2]; json.dump(s,open(sys.argv[1],"w"))' \
 		"$P/.mambaboot/state.json" "$bad"
 	run_mb verify --prefix "$P"
 	expect_err "file list reference '$bad': exit 1" 1 "damaged state file"
 	cp "$T_TMP/state.good" "$P/.mambaboot/state.json"
 done
+grep -q '"format": 2' "$P/.mambaboot/state.json" && ok "the state says format 2" || fail "format" "$(head -c 300 "$P/.mambaboot/state.json")"
+sed -i 's/"format": 2/"format": 3/' "$P/.mambaboot/state.json"
+run_mb verify --prefix "$P"
+expect_err "a state of a later format is refused, not misread: exit 1" 1 "written by a newer mambaboot (state format 3"
+cp "$T_TMP/state.good" "$P/.mambaboot/state.json"
 done_testing
