@@ -189,19 +189,6 @@ int remove_trees(char *const *paths, size_t n)
 	return each_path(paths, n, remove_one, &error) < n ? -1 : 0;
 }
 
-void prune_empty_dirs(char *const *dirs, size_t n, const char *stop)
-{
-	size_t i, keep = strlen(stop);
-
-	for (i = 0; i < n; i++) {
-		char *d = xstrdup(dirs[i]), *s;
-		while (strlen(d) > keep && !strncmp(d, stop, keep) && d[keep] == '/' && rmdir(d) == 0 &&
-		       (s = strrchr(d, '/')) != NULL)
-			*s = '\0';
-		free(d);
-	}
-}
-
 static int copy_fd(int in, int out, const char *src, const char *dst, struct mb_err *err)
 {
 	char buf[1 << 16];

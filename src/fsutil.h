@@ -24,9 +24,6 @@ int fsync_path(const char *path, struct mb_err *err);
  * here).  Best effort: -1 if any failed. */
 int remove_trees(char *const *paths, size_t n);
 
-/* rmdir each of dirs (absolute paths, each writable) and then its parents
- * while they are empty, stopping at `stop`, which stays.  Best effort. */
-void prune_empty_dirs(char *const *dirs, size_t n, const char *stop);
 
 /* Copy src to dst (dst must not exist), keeping the mode bits. */
 int copy_file(const char *src, const char *dst, struct mb_err *err);

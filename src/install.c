@@ -32,6 +32,7 @@
 #include "stages.h"
 #include "unpackq.h"
 #include "util.h"
+#include "wtree.h"
 
 /* One step of the plan, as the transaction sees it. */
 struct job {
@@ -40,6 +41,7 @@ struct job {
 	struct mb_state_recipe *old;   /* installed version, if any */
 	const char *stage_dir;         /* owned by the transaction */
 	bool shared;                   /* staged in the conda packages' shared tree */
+	struct mb_wtree_made made;     /* the directories it made there */
 	struct mb_owned owned;
 	char **blobs, **shas;          /* per artifact, after fetching */
 	struct mb_build_key key;       /* source recipes: the build cache's key */
@@ -637,6 +639,7 @@ static int link_job(struct run *r, struct job *j, const char *root)
 
 	stage_ctx(r, root, &ctx);
 	ctx.constraint = constraint;
+	ctx.made_dirs = root == r->conda_stage ? &j->made : NULL;
 	for (k = 0; rc == 0 && k < j->recipe->n_artifacts; k++) {
 		if (mb_interrupted(r->o->ev))
 			rc = mb_errf(r->err, MB_EFAIL, "interrupted");
@@ -649,27 +652,23 @@ static int link_job(struct run *r, struct job *j, const char *root)
 }
 
 /* Take back what a job linked into the shared tree: its files, then the
- * directories they leave empty. */
+ * directories it made, children before parents (those others filled stay). */
 static void unlink_job(const struct run *r, struct job *j)
 {
-	char **dirs = xcalloc(j->owned.n + 1, sizeof *dirs);
-	size_t i, n = 0;
+	size_t i;
 
 	for (i = 0; i < j->owned.n; i++) {
-		char *full = path_join(r->conda_stage, j->owned.v[i].path), *s;
+		char *full = path_join(r->conda_stage, j->owned.v[i].path);
 		if (j->owned.v[i].type != MB_OWNED_DIR)
 			unlink(full);
-		if ((s = strrchr(full, '/')) != NULL) {
-			*s = '\0';
-			dirs[n++] = full;
-		} else {
-			free(full);
-		}
+		free(full);
 	}
-	prune_empty_dirs(dirs, n, r->conda_stage);
-	while (n > 0)
-		free(dirs[--n]);
-	free(dirs);
+	while (j->made.n > 0) {
+		char *full = path_join(r->conda_stage, j->made.v[--j->made.n]);
+		rmdir(full);
+		free(full);
+		free(j->made.v[j->made.n]);
+	}
 	mb_owned_free(&j->owned);
 	memset(&j->owned, 0, sizeof j->owned);
 }
@@ -1110,8 +1109,7 @@ static int transact(struct run *r)
 		return rc;
 	}
 	mb_txn_set_requested(r->txn, r->requested, r->n_requested);
-	if (r->tool_path)
-		mb_txn_set_tool_path(r->txn, r->tool_path);
+	mb_txn_set_tool_path(r->txn, r->tool_path); /* this plan's, as bin/activate has them */
 	rc = mb_txn_commit(r->txn, r->err);
 	r->txn = NULL;
 	return rc;
@@ -1132,6 +1130,7 @@ static void run_free(struct run *r)
 		free(j->blobs);
 		free(j->shas);
 		mb_owned_free(&j->owned);
+		strv_free(j->made.v, j->made.n);
 		mb_build_key_free(&j->key);
 		free(j->entry);
 	}

@@ -21,6 +21,7 @@
 struct mb_build_key;
 struct mb_cache;
 struct mb_txn;
+struct mb_wtree_made;
 
 /* A host program an external recipe found (for the build log). */
 struct mb_tool {
@@ -60,6 +61,9 @@ struct mb_stage_ctx {
 	 * others skip the probe (a file made and removed each).  NULL: each
 	 * package probes. */
 	enum mb_link_mode *link_start;
+	/* Conda packages: where to note each directory made under root (so
+	 * that a package's staging can be taken back), or NULL. */
+	struct mb_wtree_made *made_dirs;
 };
 
 enum mb_owned_type { MB_OWNED_FILE = 'f', MB_OWNED_LINK = 'l', MB_OWNED_DIR = 'd' };

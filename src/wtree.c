@@ -58,9 +58,13 @@ static int push(struct mb_wtree *t, const char *name, size_t len, struct mb_err 
 	comp[len] = '\0';
 	fd = openat(top(t), comp, DIR_FLAGS);
 	if (fd < 0 && errno == ENOENT && t->create) {
-		if (mkdirat(top(t), comp, 0755) < 0 && errno != EEXIST)
+		int made = mkdirat(top(t), comp, 0755);
+		if (made < 0 && errno != EEXIST)
 			return mb_errno(err, MB_EFAIL, errno, "cannot create directory %s/%s/%s",
 					t->what, t->dir, comp);
+		if (made == 0 && t->made)
+			*VEC_PUSH(t->made->v, t->made->n, t->made->cap) =
+				xasprintf("%s%s%s", t->dir, *t->dir ? "/" : "", comp);
 		fd = openat(top(t), comp, DIR_FLAGS);
 	}
 	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR))

@@ -18,8 +18,15 @@
 
 #include "err.h"
 
+/* The directories a tree made, relative to its root, parents first. */
+struct mb_wtree_made {
+	char **v;
+	size_t n, cap;
+};
+
 struct mb_wtree {
 	int root;            /* the root directory */
+	struct mb_wtree_made *made; /* NULL, or where to note each directory made */
 	bool create;         /* make missing directories (0755) */
 	const char *what;    /* the root, for messages */
 	char *dir;           /* the directory the chain leads to, relative; "" = root */

@@ -1,6 +1,6 @@
-/* Small helpers of util.h and fsutil.h that the install's fast paths lean
- * on: JSON strings written by hand (conda-meta records) must read back
- * as jansson writes them, and prune_empty_dirs must stop where told. */
+/* Small helpers of util.h that the install's fast paths lean on: JSON
+ * strings written by hand (conda-meta records) must read back as jansson
+ * writes them. */
 #define _XOPEN_SOURCE 700
 #include <setjmp.h>
 #include <stdarg.h>
@@ -62,38 +62,11 @@ static void test_json_string_round_trips(void **state)
 	sbuf_free(&b);
 }
 
-static char *mk(const char *rel)
-{
-	char *p = path_join(dir, rel);
-	assert_int_equal(mkdir_p(p, 0755, NULL), 0);
-	return p;
-}
-
-static void test_prune_empty_dirs_stops_at_root_and_full_dirs(void **state)
-{
-	char *root = mk("prune"), *deep = mk("prune/a/b/c"), *other = mk("prune/a/keep");
-	char *solo = mk("prune/s/t"), *file = path_join(dir, "prune/s/t/f");
-	char *dirs[] = { deep, solo };
-	(void)state;
-
-	assert_int_equal(write_file_atomic(file, "x", 1, NULL), 0);
-	prune_empty_dirs(dirs, 2, root);
-	assert_int_equal(access(deep, F_OK), -1);
-	assert_int_equal(access(other, F_OK), 0); /* a/ still holds keep/ */
-	assert_int_equal(access(file, F_OK), 0);  /* t/ is not empty */
-	assert_int_equal(access(root, F_OK), 0);
-	unlink(file);
-	prune_empty_dirs(dirs + 1, 1, root);
-	assert_int_equal(access(solo, F_OK), -1);
-	free(root), free(deep), free(other), free(solo), free(file);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_string_matches_jansson),
 		cmocka_unit_test(test_json_string_round_trips),
-		cmocka_unit_test(test_prune_empty_dirs_stops_at_root_and_full_dirs),
 	};
 	return cmocka_run_group_tests_name("util", tests, tmpdir_setup, tmpdir_teardown);
 }

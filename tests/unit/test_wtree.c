@@ -186,12 +186,40 @@ static void test_zip_on_threads_matches_one(void **state)
 	free(three);
 }
 
+/* The directories a tree makes are noted, parents first; ones already
+ * there are not (a package's staging takes back only its own). */
+static void test_made_directories_noted(void **state)
+{
+	char *root = tmp_dir(), *have = path_join(root, "share");
+	struct mb_wtree_made made = { 0 };
+	struct mb_wtree t;
+	struct mb_err err = { 0 };
+	(void)state;
+
+	assert_int_equal(mkdir(have, 0755), 0);
+	assert_int_equal(mb_wtree_open(&t, root, true, &err), 0);
+	t.made = &made;
+	put(&t, "share/pkg/sub/a.txt", "a");
+	put(&t, "share/pkg/b.txt", "b");
+	put(&t, "bin/x", "x");
+	assert_int_equal(made.n, 3);
+	assert_string_equal(made.v[0], "share/pkg");
+	assert_string_equal(made.v[1], "share/pkg/sub");
+	assert_string_equal(made.v[2], "bin");
+	mb_wtree_close(&t);
+	strv_free(made.v, made.n);
+	remove_tree(root, NULL);
+	free(have);
+	free(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_files_in_any_order),
 		cmocka_unit_test(test_symlink_and_existing_refused),
 		cmocka_unit_test(test_zip_on_threads_matches_one),
+		cmocka_unit_test(test_made_directories_noted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
