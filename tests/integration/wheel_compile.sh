@@ -122,7 +122,7 @@ import_six "$T_TMP/copy"
 	ok "(python here rewrites a stale .pyc on import)" || fail "python did not rewrite a stale .pyc"
 run_mb verify --prefix "$P"
 expect_rc "verify checks the .pyc files with the rest" 0
-grep -q '__pycache__/six\.' "$P"/.mambaboot/files/* && ok "the recipe owns its .pyc files" || fail ".pyc not owned"
+owned_paths "$P" w | grep -q '__pycache__/six\.' && ok "the recipe owns its .pyc files" || fail ".pyc not owned"
 run_mb remove w --prefix "$P"
 left=$(find "$P" -name '*.pyc' -o -name __pycache__)
 [ "$RC" -eq 0 ] && [ -z "$left" ] && ok "remove takes the .pyc files and __pycache__ away" || fail "remove left" "$ERR" "$left"
