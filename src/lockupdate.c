@@ -498,6 +498,14 @@ static void put_want(struct run *r, struct mb_lock *lk, const struct want *w, co
 
 	if (e && entry_same(e, w))
 		return; /* unchanged: its date stays */
+	if (e && strcmp(e->sha256, w->sha256) == 0 && e->size == w->size) {
+		free(e->source); /* the same pin, read from another index: its date stays */
+		free(e->index);
+		e->source = xstrdup(w->source);
+		e->index = xstrdup(w->index);
+		rep->changed++;
+		return;
+	}
 	if (e && strcmp(e->sha256, w->sha256) != 0) {
 		struct mb_event ev = { MB_EV_WARN, "lock", w->a->url, msg, 0, 0 };
 		snprintf(msg, sizeof msg, "%s: the index now gives sha256 %.16s..., the lock had %.16s...",

@@ -180,6 +180,20 @@ then ok "its entry: the shard's sha256, source shards, the shard index"; else fa
 	ok "only the one shard is read, not repodata.json" || fail "shard requests" "$(grep sharded "$W/logs/access.log")"
 run_mb fetch --recipes "$R" --cache "$T_TMP/c5" sharded
 expect_rc "the sharded lock entry verifies the download" 0
+# the channel drops its shards for a plain repodata.json: the same pin, now
+# from repodata, keeps the date it was first pinned on
+block() { sed -n "\|^- url: $H/sharded/noarch/dependent-1.0-0.conda|,/^- url/p" "$L"; }
+d1=$(block | grep 'date:')
+mv "$SH/repodata_shards.msgpack.zst" "$T_TMP/shards.idx"; mv "$SH/repodata.json" "$T_TMP/garbage.json"
+cp "$CH/repodata.json" "$SH/repodata.json"
+sleep 1
+run_mb lock --recipes "$R" sharded
+expect_rc "relock once the channel has no shards" 0
+block | grep -q 'source: repodata' && [ -n "$d1" ] && [ "$(block | grep 'date:')" = "$d1" ] &&
+	ok "the entry now says repodata, and keeps its date" || fail "source/date" "$d1" "$(block)"
+mv "$T_TMP/shards.idx" "$SH/repodata_shards.msgpack.zst"; mv "$T_TMP/garbage.json" "$SH/repodata.json"
+run_mb lock --recipes "$R" sharded
+expect_rc "and back to the shards" 0
 # a shard that the index names but the channel does not serve pins nothing
 RS=$T_TMP/rs; mkdir -p "$RS"; cp "$R/sharded.yaml" "$RS/"
 mv "$SH/shards" "$SH/shards.gone"
