@@ -489,10 +489,22 @@ static int write_file_lists(struct mb_txn *t, struct mb_err *err)
 	return rc;
 }
 
+/* Does state.json on disk name transaction t?  After a failed write it
+ * may: the rename happened and a later step (its directory's sync) did not. */
+static bool state_names(const struct mb_txn *t, const char *path)
+{
+	struct mb_state s;
+	bool named = mb_state_read(path, &s, NULL) == 0 && s.txn && !strcmp(s.txn, t->id);
+
+	mb_state_free(&s);
+	return named;
+}
+
 int mb_txn_commit(struct mb_txn *t, struct mb_err *err)
 {
 	struct mb_state next;
 	char *path = path_join(t->p->dir, "state.json");
+	bool committed = false;
 	int rc;
 
 	memset(&next, 0, sizeof next);
@@ -501,18 +513,19 @@ int mb_txn_commit(struct mb_txn *t, struct mb_err *err)
 	if (rc == 0) {
 		next_state(t, &next); /* shallow copies: after files_ref is set */
 		rc = mb_state_write(path, &next, err);
+		committed = rc == 0 || state_names(t, path);
 	}
-	if (rc == 0)
+	if (committed)
 		drop_lists(t->p, &next);
 	free(next.recipes);
 	free(path);
-	if (rc < 0) {
+	if (!committed) {
 		mb_txn_abort(t);
 		return rc;
 	}
-	finish(t->p, t->id);
+	finish(t->p, t->id); /* the prefix matches the state that names it, synced or not */
 	txn_free(t);
-	return 0;
+	return rc < 0 ? mb_err_wrap(err, "the new state is in place but may not be on disk yet") : 0;
 }
 
 /* ---- undoing ---- */

@@ -1,5 +1,8 @@
 /* The prefix database: transactions commit, abort, recover after a crash,
  * refuse unowned paths, and the lock times out naming its holder. */
+#define _DEFAULT_SOURCE /* syscall() */
+#include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,7 +68,29 @@ enum fault {
 	NO_FAULT,
 	CRASH_MIDWAY,     /* killed while placing files: no commit, no abort */
 	LISTS_BLOCKED,    /* a file where the commit writes the file lists */
+	STATE_DIR_SYNC,   /* state.json renamed into place, then its directory's fsync fails */
 };
+
+/* This binary's fsync (it takes the place of libc's for the code under
+ * test): while set, syncing PREFIX/.mambaboot fails with EIO, the one
+ * step of the commit after state.json's rename. */
+static bool fail_state_dir_sync;
+
+int fsync(int fd)
+{
+	char link[64], target[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	if (fail_state_dir_sync && (n = readlink(link, target, sizeof target - 1)) > 0) {
+		target[n] = '\0';
+		if (str_endswith(target, "/.mambaboot")) {
+			errno = EIO;
+			return -1;
+		}
+	}
+	return (int)syscall(SYS_fsync, fd);
+}
 
 /* Install recipe `name` owning the given files with the given contents. */
 static int install_files(struct mb_prefix *p, const char *name, const char *version,
@@ -110,7 +136,10 @@ static int install_files(struct mb_prefix *p, const char *name, const char *vers
 		write_text(files, "not a directory");
 		free(files);
 	}
-	return mb_txn_commit(t, &err);
+	fail_state_dir_sync = fault == STATE_DIR_SYNC;
+	rc = mb_txn_commit(t, &err);
+	fail_state_dir_sync = false;
+	return rc;
 fail:
 	mb_owned_free(&owned);
 	mb_txn_abort(t);
@@ -181,6 +210,28 @@ static void test_commit_writes_file_lists(void **state)
 	reopen(&p, dir);
 	assert_null(mb_state_find(&p.state, "x"));
 	assert_false(exists(dir, "bin/tool"));
+	assert_false(exists(dir, ".mambaboot/journal"));
+	mb_prefix_close(&p);
+	remove_tree(dir, NULL);
+	free(dir);
+}
+
+/* A commit whose state.json is in place when a later step fails (the
+ * directory's fsync) is not undone: the prefix matches the state that
+ * names it.  Undoing it left the new state over the old files. */
+static void test_state_in_place_is_not_rolled_back(void **state)
+{
+	char *dir = tmp_prefix();
+	struct mb_prefix p;
+	struct mb_err err;
+	(void)state;
+
+	assert_int_equal(mb_prefix_open(&p, dir, true, 5, NULL, &err), 0);
+	assert_int_equal(install_files(&p, "x", "1.0", v1_files, "one", STATE_DIR_SYNC), -MB_EFAIL);
+	reopen(&p, dir);
+	assert_non_null(mb_state_find(&p.state, "x"));
+	assert_text(dir, "bin/tool", "one");
+	assert_int_equal(mb_prefix_load_files(&p, mb_state_find(&p.state, "x"), &err), 0);
 	assert_false(exists(dir, ".mambaboot/journal"));
 	mb_prefix_close(&p);
 	remove_tree(dir, NULL);
@@ -404,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_commit_installs_and_records),
 		cmocka_unit_test(test_upgrade_replaces_and_drops_old_files),
 		cmocka_unit_test(test_commit_writes_file_lists),
+		cmocka_unit_test(test_state_in_place_is_not_rolled_back),
 		cmocka_unit_test(test_unowned_path_refused_and_rolled_back),
 		cmocka_unit_test(test_crash_is_rolled_back_on_next_open),
 		cmocka_unit_test(test_lock_timeout_names_holder),
