@@ -279,14 +279,11 @@ static int check_utf8(const struct pkg *p, struct mb_err *err)
 {
 	size_t i;
 
-	for (i = 0; i < p->n_paths; i++) {
-		json_t *j = json_string(p->paths[i].path); /* NULL: not UTF-8 */
-		if (!j)
+	for (i = 0; i < p->n_paths; i++)
+		if (!utf8_valid(p->paths[i].path))
 			return mb_errf(err, MB_EINTEGRITY,
 				       "the package names a path that is not UTF-8 ('%.200s'): a conda-meta "
 				       "record cannot hold it", p->paths[i].path);
-		json_decref(j);
-	}
 	return 0;
 }
 

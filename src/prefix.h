@@ -89,7 +89,6 @@ int mb_prefix_load_files(const struct mb_prefix *p, struct mb_state_recipe *r,
 int mb_state_read(const char *path, struct mb_state *s, struct mb_err *err);
 int mb_state_write(const char *path, const struct mb_state *s, struct mb_err *err);
 int mb_files_read(const char *path, struct mb_owned *files, struct mb_err *err);
-int mb_files_write(const char *path, const struct mb_owned *files, bool sync, struct mb_err *err);
 /* A transaction's lists in one file (one inode and one fsync for all, not
  * one each), one a line; at[i] gets where lists[i] went.  A recipe's
  * files_ref then reads "FILE:OFFSET:LENGTH". */

@@ -158,13 +158,13 @@ struct dump {
 	int (*put)(struct dump *d);
 	json_t *root;
 	size_t flags;
-	const struct mb_owned *files;
 	const struct mb_owned *const *lists; /* put_lists: n_lists of them */
 	size_t n_lists;
 	struct mb_files_at *at;              /* put_lists: where each went */
 	int fd;
 	size_t len, total;                   /* buffered; written or buffered in all */
 	char *buf;              /* DUMP_BUF bytes */
+	struct sbuf scratch;    /* put_string's */
 };
 
 #define DUMP_BUF (1 << 16)
@@ -210,27 +210,17 @@ static int put_root(struct dump *d)
 	return json_dump_callback(d->root, dump_bytes, d, d->flags | JSON_PRESERVE_ORDER);
 }
 
-/* A JSON string: copied when nothing in it needs escaping, else escaped by
- * jansson; a name that is not UTF-8 cannot be recorded. */
+/* A JSON string (sbuf_json_string, as the conda-meta records are
+ * written); a name that is not UTF-8 cannot be recorded. */
 static int put_string(struct dump *d, const char *s)
 {
-	const unsigned char *p;
-	json_t *j;
-	int rc;
-
-	for (p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
-			break;
-	if (!*p)
-		return dump_bytes("\"", 1, d) < 0 || dump_bytes(s, (size_t)(p - (const unsigned char *)s), d) < 0 ||
-		       dump_bytes("\"", 1, d) < 0 ? -1 : 0;
-	if (!(j = json_string(s))) {
+	if (!utf8_valid(s)) {
 		errno = EILSEQ;
 		return -1;
 	}
-	rc = json_dump_callback(j, dump_bytes, d, JSON_ENCODE_ANY);
-	json_decref(j);
-	return rc;
+	d->scratch.len = 0;
+	sbuf_json_string(&d->scratch, s);
+	return dump_bytes(d->scratch.s, d->scratch.len, d);
 }
 
 /* {"files":[{"path":..,"type":..,"sha256":..,"size":..,"mode":..},...]},
@@ -251,11 +241,6 @@ static int put_files(struct dump *d, const struct mb_owned *files)
 			return -1;
 	}
 	return dump_printf(d, "]}");
-}
-
-static int put_one_list(struct dump *d)
-{
-	return put_files(d, d->files);
 }
 
 /* Every list of a transaction, one a line: the offset and length of each
@@ -297,6 +282,7 @@ static int dump_atomic(const char *path, struct dump *d, bool sync, struct mb_er
 	errno = 0;
 	rc = write_file_atomic_fn(path, dump_fill, d, sync, err);
 	free(d->buf);
+	sbuf_free(&d->scratch);
 	return rc;
 }
 
@@ -383,11 +369,6 @@ int mb_files_read_at(const char *path, const struct mb_files_at *at, struct mb_o
 	if (fd >= 0)
 		close(fd);
 	return rc;
-}
-
-int mb_files_write(const char *path, const struct mb_owned *files, bool sync, struct mb_err *err)
-{
-	return dump_atomic(path, &(struct dump){ .put = put_one_list, .files = files }, sync, err);
 }
 
 int mb_files_write_all(const char *path, const struct mb_owned *const *lists, size_t n,

@@ -139,6 +139,20 @@ void sbuf_json_string(struct sbuf *b, const char *s)
 	sbuf_add(b, "\"", 1);
 }
 
+bool utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	json_t *j;
+
+	while (*p && *p < 0x80)
+		p++;
+	if (!*p)
+		return true;
+	j = json_string(s); /* NULL: not UTF-8 */
+	json_decref(j);
+	return j != NULL;
+}
+
 void sbuf_printf(struct sbuf *b, const char *fmt, ...)
 {
 	va_list ap;

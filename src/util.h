@@ -33,8 +33,10 @@ void sbuf_puts(struct sbuf *b, const char *s);
 void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *sbuf_steal(struct sbuf *b);
 /* s as a JSON string, quoted and escaped as jansson writes it (UTF-8 kept);
- * s must be valid UTF-8. */
+ * s must be valid UTF-8 (utf8_valid). */
 void sbuf_json_string(struct sbuf *b, const char *s);
+/* Is s valid UTF-8, as a JSON string must be?  (jansson's check.) */
+bool utf8_valid(const char *s);
 void sbuf_free(struct sbuf *b);
 
 /* Package names compare case-insensitively with runs of - _ . equal

@@ -417,18 +417,21 @@ static void test_file_list_round_trip(void **state)
 		"lib/plain.py", "lib/quo\"te", "lib/back\\slash", "lib/tab\there",
 		"lib/caf\xc3\xa9.txt", "lib/\xe6\x97\xa5\xe6\x9c\xac/n.py", "lib/ctl\x01x",
 	};
-	struct mb_owned in = { 0 }, out = { 0 };
+	struct mb_owned in = { 0 }, out = { 0 }, other = { 0 };
+	const struct mb_owned *lists[] = { &other, &in };
+	struct mb_files_at at[2];
 	struct mb_err err;
 	char *dir = tmp_prefix(), *path = path_join(dir, "files.json");
 	size_t i;
 	(void)state;
 
+	mb_owned_add(&other, "lib/first.py", MB_OWNED_FILE, NULL, 1, 0644); /* `in` is not at 0 */
 	for (i = 0; i < sizeof names / sizeof *names; i++)
 		mb_owned_add(&in, names[i], i % 2 ? MB_OWNED_FILE : MB_OWNED_LINK,
 			     i % 2 ? "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" : NULL,
 			     (int64_t)i * 1000000007LL, (mode_t)(0644 | (i % 2) * 0111));
-	assert_int_equal(mb_files_write(path, &in, true, &err), 0);
-	assert_int_equal(mb_files_read(path, &out, &err), 0);
+	assert_int_equal(mb_files_write_all(path, lists, 2, at, true, &err), 0);
+	assert_int_equal(mb_files_read_at(path, &at[1], &out, &err), 0);
 	assert_int_equal(out.n, in.n);
 	for (i = 0; i < in.n; i++) {
 		assert_string_equal(out.v[i].path, in.v[i].path);
@@ -439,10 +442,11 @@ static void test_file_list_round_trip(void **state)
 	}
 	mb_owned_free(&out);
 	mb_owned_add(&in, "lib/bad\xff", MB_OWNED_FILE, NULL, 1, 0644);
-	assert_true(mb_files_write(path, &in, true, &err) < 0);
-	assert_int_equal(mb_files_read(path, &out, &err), 0); /* the old list is intact */
+	assert_true(mb_files_write_all(path, lists, 2, at, true, &err) < 0);
+	assert_int_equal(mb_files_read_at(path, &at[1], &out, &err), 0); /* the old list is intact */
 	assert_int_equal(out.n, in.n - 1);
 	mb_owned_free(&out);
+	mb_owned_free(&other);
 	mb_owned_free(&in);
 	remove_tree(dir, NULL);
 	free(path);
