@@ -123,70 +123,47 @@ int fsync_path(const char *path, struct mb_err *err)
 
 enum { PATH_THREADS = 8, PATHS_PER_THREAD = 4 };
 
-/* fn returns 0 or an errno value. */
-typedef int (*path_fn)(const char *path);
-
 struct path_slice {
 	char *const *paths;
 	size_t n, from, step;   /* paths[from], paths[from + step], ... */
-	path_fn fn;
-	size_t failed;          /* the first index that failed, else n */
-	int error;
+	bool failed;
 	pthread_t thread;
 };
 
-static void *path_slice_run(void *arg)
+static void *remove_slice(void *arg)
 {
 	struct path_slice *s = arg;
 	size_t i;
 
-	for (i = s->from; i < s->n && s->failed == s->n; i += s->step)
-		if ((s->error = s->fn(s->paths[i])) != 0)
-			s->failed = i;
+	for (i = s->from; i < s->n; i += s->step)
+		if (remove_tree(s->paths[i], NULL) < 0) /* NULL: no strerror off the main thread */
+			s->failed = true;
 	return NULL;
 }
 
-/* fn on every path, on up to PATH_THREADS threads (this one included): for
- * calls that wait on the disk, not the CPU.  Returns the index of the first
- * path in order that failed (n: none) and its error in *error. */
-static size_t each_path(char *const *paths, size_t n, path_fn fn, int *error)
+int remove_trees(char *const *paths, size_t n)
 {
 	struct path_slice s[PATH_THREADS];
-	size_t k, want = n / PATHS_PER_THREAD, first = n;
+	size_t k, want = n / PATHS_PER_THREAD;
+	bool failed = false;
 
 	want = want < 1 ? 1 : want > PATH_THREADS ? PATH_THREADS : want;
 	for (k = 0; k < want; k++) {
-		s[k] = (struct path_slice){ .paths = paths, .n = n, .from = k, .step = want,
-					    .fn = fn, .failed = n };
+		s[k] = (struct path_slice){ .paths = paths, .n = n, .from = k, .step = want };
 		/* slice 0, and any a thread could not take, run here */
-		if (k == 0 || pthread_create(&s[k].thread, NULL, path_slice_run, &s[k]) != 0)
+		if (k == 0 || pthread_create(&s[k].thread, NULL, remove_slice, &s[k]) != 0)
 			s[k].step = 0;
 	}
 	for (k = 0; k < want; k++) {
 		if (s[k].step == 0) {
 			s[k].step = want;
-			path_slice_run(&s[k]);
+			remove_slice(&s[k]);
 		} else {
 			pthread_join(s[k].thread, NULL);
 		}
-		if (s[k].failed < first) {
-			first = s[k].failed;
-			*error = s[k].error;
-		}
+		failed = failed || s[k].failed;
 	}
-	return first;
-}
-
-static int remove_one(const char *path)
-{
-	return remove_tree(path, NULL) < 0 ? EIO : 0; /* NULL: no strerror off the main thread */
-}
-
-int remove_trees(char *const *paths, size_t n)
-{
-	int error = 0;
-
-	return each_path(paths, n, remove_one, &error) < n ? -1 : 0;
+	return failed ? -1 : 0;
 }
 
 static int copy_fd(int in, int out, const char *src, const char *dst, struct mb_err *err)

@@ -24,7 +24,6 @@ int fsync_path(const char *path, struct mb_err *err);
  * here).  Best effort: -1 if any failed. */
 int remove_trees(char *const *paths, size_t n);
 
-
 /* Copy src to dst (dst must not exist), keeping the mode bits. */
 int copy_file(const char *src, const char *dst, struct mb_err *err);
 

@@ -915,7 +915,7 @@ static int unlink_outgoing(struct run *r)
 	return 0;
 }
 
-static int record(struct run *r, struct job *j)
+static void record(struct run *r, struct job *j)
 {
 	const struct mb_recipe *rec = j->recipe;
 	struct mb_state_recipe st = { 0 };
@@ -938,7 +938,7 @@ static int record(struct run *r, struct job *j)
 	}
 	st.files = j->owned;
 	memset(&j->owned, 0, sizeof j->owned);
-	return mb_txn_set_recipe(r->txn, &st, r->err);
+	mb_txn_set_recipe(r->txn, &st);
 }
 
 /* The shared tree's files, every package's, move in together when the
@@ -986,7 +986,9 @@ static int apply_job(struct run *r, struct job *j)
 			rc = mb_stage_compile(&ctx, j->recipe, j->stage_dir, &j->owned, r->err);
 	}
 	emit(r, MB_EV_STEP_END, j->recipe->name, NULL);
-	return rc < 0 ? rc : record(r, j);
+	if (rc == 0)
+		record(r, j);
+	return rc;
 }
 
 /* ---- PREFIX/bin/activate, the shell's side of `mambaboot run` ---- */
@@ -1037,7 +1039,7 @@ static int place_activate(struct run *r)
 	st.version = xstrdup("1");
 	st.kind = xstrdup(MB_KIND_GENERATED);
 	if (rc == 0)
-		rc = mb_txn_set_recipe(r->txn, &st, r->err);
+		mb_txn_set_recipe(r->txn, &st);
 	mb_state_recipe_free(&st); /* what set_recipe did not take */
 	free(staged);
 	free(text);

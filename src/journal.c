@@ -331,15 +331,13 @@ int mb_txn_unlink_recipe(struct mb_txn *t, const struct mb_state_recipe *r,
 /* ---- the next state ---- */
 
 /* The recipe's file list is written at commit, with the others. */
-int mb_txn_set_recipe(struct mb_txn *t, struct mb_state_recipe *rec, struct mb_err *err)
+void mb_txn_set_recipe(struct mb_txn *t, struct mb_state_recipe *rec)
 {
 	struct mb_state_recipe *slot = VEC_PUSH(t->set, t->n_set, t->cap_set);
 
-	(void)err;
 	*slot = *rec;
 	slot->files_loaded = true;
 	memset(rec, 0, sizeof *rec);
-	return 0;
 }
 
 void mb_txn_drop_recipe(struct mb_txn *t, const char *name)
@@ -415,9 +413,10 @@ static void txn_free(struct mb_txn *t)
 	free(t);
 }
 
-/* A transaction's staging: a tree per recipe, emptied of its files by
- * mb_txn_place but not of its directories (4 for a conda package), each
- * tree removed on a thread of its own (remove_trees). */
+/* A transaction's staging: the conda packages' shared tree and one per
+ * other recipe, emptied of their files by mb_txn_place but not of the
+ * directories the prefix already had, each removed on a thread of its own
+ * (remove_trees: rmdir can wait on the disk). */
 static void remove_staging(const char *staging)
 {
 	DIR *d = opendir(staging);

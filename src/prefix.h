@@ -135,7 +135,7 @@ int mb_txn_end_direct(struct mb_txn *t, struct mb_owned *added, struct mb_err *e
 
 /* Record what a recipe will own once committed (takes ownership of *files
  * and of rec's strings); or forget a recipe (removal). */
-int mb_txn_set_recipe(struct mb_txn *t, struct mb_state_recipe *rec, struct mb_err *err);
+void mb_txn_set_recipe(struct mb_txn *t, struct mb_state_recipe *rec);
 void mb_txn_drop_recipe(struct mb_txn *t, const char *name);
 void mb_txn_set_requested(struct mb_txn *t, struct mb_requested *req, size_t n);
 /* The state's tool_path from this transaction on (copied). */

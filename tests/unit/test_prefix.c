@@ -128,8 +128,7 @@ static int install_files(struct mb_prefix *p, const char *name, const char *vers
 	rec.version = xstrdup(version);
 	rec.kind = xstrdup("conda");
 	rec.files = owned;
-	if ((rc = mb_txn_set_recipe(t, &rec, &err)) < 0)
-		goto fail;
+	mb_txn_set_recipe(t, &rec);
 	if (fault == LISTS_BLOCKED) {
 		char *files = path_join(p->dir, "files");
 		assert_int_equal(remove_tree(files, NULL), 0);
@@ -345,10 +344,7 @@ static int direct_install(struct mb_prefix *p, bool fail_after, bool crash_insid
 	rec.version = xstrdup("1.0");
 	rec.kind = xstrdup("source");
 	rec.files = added;
-	if ((rc = mb_txn_set_recipe(t, &rec, &err)) < 0) {
-		mb_txn_abort(t);
-		return rc;
-	}
+	mb_txn_set_recipe(t, &rec);
 	return mb_txn_commit(t, &err);
 }
 
