@@ -1175,6 +1175,15 @@ size_t mb_conda_gone(const struct mb_prefix *p, struct mb_state_recipe *r, char 
 	return n;
 }
 
+bool mb_conda_removed_elsewhere(const struct mb_prefix *p, struct mb_state_recipe *r)
+{
+	char **gone;
+	size_t n = mb_conda_gone(p, r, &gone);
+
+	strv_free(gone, n);
+	return n > 0;
+}
+
 /* ---- conda-meta/history ---- */
 
 /* "conda-forge/linux-64::name-version-build" for each conda artifact of s

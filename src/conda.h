@@ -67,5 +67,7 @@ struct mb_state_recipe;
  * file list holds each package's files, then its record. */
 bool mb_conda_is_record(const char *path);
 size_t mb_conda_gone(const struct mb_prefix *p, struct mb_state_recipe *r, char ***gone);
+/* The same, when only whether any is gone matters (r's flag is set too). */
+bool mb_conda_removed_elsewhere(const struct mb_prefix *p, struct mb_state_recipe *r);
 
 #endif

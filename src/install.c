@@ -169,17 +169,6 @@ static bool cuda_build(const struct mb_recipe *rec)
 	return rec->kind == MB_KIND_SOURCE && mb_recipe_depends_on(rec, "cuda");
 }
 
-/* A conda package of it that another tool removed (micromamba remove -p):
- * installing puts it back. */
-static bool removed_elsewhere(const struct run *r, struct mb_state_recipe *old)
-{
-	char **gone;
-	size_t n = mb_conda_gone(&r->prefix, old, &gone);
-
-	strv_free(gone, n);
-	return n > 0;
-}
-
 /* Was a CUDA build made for the architectures chosen now?  With none
  * chosen (no GPU, nothing set), what is there stays. */
 static bool same_arch(const struct run *r, const struct mb_recipe *rec,
@@ -233,7 +222,8 @@ static size_t diff(struct run *r)
 		j->old = mb_state_find(s, j->recipe->name);
 		j->action = !j->old ? MB_ACT_INSTALL
 			  : same_install(j->recipe, j->old) && same_arch(r, j->recipe, j->old) &&
-			    !removed_elsewhere(r, j->old) ? MB_ACT_KEEP : MB_ACT_UPGRADE;
+			    !mb_conda_removed_elsewhere(&r->prefix, j->old) /* installing puts it back */
+			  ? MB_ACT_KEEP : MB_ACT_UPGRADE;
 		if (j->action == MB_ACT_KEEP)
 			continue;
 		changes++;

@@ -494,24 +494,19 @@ static void put_want(struct run *r, struct mb_lock *lk, const struct want *w, co
 		     struct mb_lock_report *rep)
 {
 	struct mb_lock_entry *e = (struct mb_lock_entry *)mb_lock_find(lk, w->a->url);
-	char msg[512];
+	bool same_sha = e && strcmp(e->sha256, w->sha256) == 0;
+	char msg[512], *when;
 
 	if (e && entry_same(e, w))
 		return; /* unchanged: its date stays */
-	if (e && strcmp(e->sha256, w->sha256) == 0 && e->size == w->size) {
-		free(e->source); /* the same pin, read from another index: its date stays */
-		free(e->index);
-		e->source = xstrdup(w->source);
-		e->index = xstrdup(w->index);
-		rep->changed++;
-		return;
-	}
-	if (e && strcmp(e->sha256, w->sha256) != 0) {
+	if (e && !same_sha) {
 		struct mb_event ev = { MB_EV_WARN, "lock", w->a->url, msg, 0, 0 };
 		snprintf(msg, sizeof msg, "%s: the index now gives sha256 %.16s..., the lock had %.16s...",
 			 w->a->filename, w->sha256, e->sha256);
 		mb_emit(r->o->ev, &ev);
 	}
+	/* the same pin read from another index keeps the date it was first seen */
+	when = xstrdup(same_sha && e->size == w->size ? e->date : date);
 	if (e) {
 		entry_free(e);
 		rep->changed++;
@@ -524,7 +519,7 @@ static void put_want(struct run *r, struct mb_lock *lk, const struct want *w, co
 	e->size = w->size;
 	e->source = xstrdup(w->source);
 	e->index = xstrdup(w->index);
-	e->date = xstrdup(date);
+	e->date = when;
 }
 
 static void collect(struct run *r, const struct mb_plan *plan)

@@ -77,7 +77,7 @@ int mb_prefix_remove(struct mb_prefix *p, char *const *names, size_t n, bool for
 	const struct mb_state *s = &p->state;
 	struct mb_requested *kept;
 	struct mb_txn *t;
-	size_t n_kept, n_gone, i;
+	size_t n_kept, i;
 	int rc;
 
 	memset(out, 0, sizeof *out);
@@ -98,11 +98,9 @@ int mb_prefix_remove(struct mb_prefix *p, char *const *names, size_t n, bool for
 	for (i = 0; rc == 0 && i < s->n_recipes; i++) {
 		struct mb_state_recipe *r = &s->recipes[i];
 		bool generated = mb_state_recipe_generated(r);
-		char **gone;
 		if (generated ? n_kept > 0 : needed(kept, n_kept, r->name) && !in_list(names, n, r->name))
 			continue; /* bin/activate goes with the last recipe */
-		n_gone = mb_conda_gone(p, r, &gone); /* then no "-" line twice */
-		strv_free(gone, n_gone);
+		mb_conda_removed_elsewhere(p, r); /* flags it: then no "-" line twice */
 		rc = mb_txn_unlink_recipe(t, r, err);
 		mb_txn_drop_recipe(t, r->name);
 		if (!generated)
