@@ -155,37 +155,32 @@ void mb_prefix_close(struct mb_prefix *p)
 	p->lock_fd = -1;
 }
 
-/* s is one or more digits, then `end` (not searched past). */
-static bool digits_then(const char *s, char end)
+/* Plain digits (at most 18: no overflow) up to `end`; *s moves past it. */
+static bool number(const char **s, char end, size_t *out)
 {
-	size_t n = strspn(s, "0123456789");
-	return n > 0 && n < 20 && s[n] == end;
+	size_t n = strspn(*s, "0123456789");
+
+	if (n == 0 || n > 18 || (*s)[n] != end)
+		return false;
+	*out = (size_t)strtoull(*s, NULL, 10);
+	*s += n + 1;
+	return true;
 }
 
 bool mb_files_ref_parse(const char *ref, char **file, struct mb_files_at *at)
 {
-	const char *colon = strchr(ref, ':');
-	unsigned long long off, len;
-	int used = 0;
+	const char *colon = strchr(ref, ':'), *pos = colon ? colon + 1 : NULL;
+	size_t name_len = colon ? (size_t)(colon - ref) : strlen(ref);
 
 	*file = NULL;
 	memset(at, 0, sizeof *at);
-	if (!*ref || strchr(ref, '/') || colon == ref)
+	if (name_len == 0 || memchr(ref, '/', name_len) || (name_len == 1 && ref[0] == '.') ||
+	    (name_len == 2 && !strncmp(ref, "..", 2)))
 		return false;
-	if (colon && (!digits_then(colon + 1, ':') || !digits_then(strchr(colon + 1, ':') + 1, '\0') ||
-		      sscanf(colon, ":%llu:%llu%n", &off, &len, &used) != 2 || colon[used] ||
-		      len == 0 || off > SIZE_MAX || len > SIZE_MAX))
+	if (colon && (!number(&pos, ':', &at->offset) || !number(&pos, '\0', &at->length) ||
+		      at->length == 0))
 		return false;
-	*file = colon ? xstrndup(ref, (size_t)(colon - ref)) : xstrdup(ref);
-	if (!strcmp(*file, ".") || !strcmp(*file, "..")) {
-		free(*file);
-		*file = NULL;
-		return false;
-	}
-	if (colon) {
-		at->offset = (size_t)off;
-		at->length = (size_t)len;
-	}
+	*file = xstrndup(ref, name_len);
 	return true;
 }
 
