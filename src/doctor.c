@@ -352,46 +352,79 @@ static char *fill(const char *fix, const struct mb_facts *f, const char *bad_val
 }
 
 /* A rule with `stacks: [...]` belongs to those stacks only. */
-static bool for_these_stacks(const struct mb_facts *f, const struct ynode *stacks)
+/* Does a rule's `stacks:` list name `stack`? */
+static bool names_stack(const struct ynode *stacks, const char *stack)
 {
-	size_t i, k;
+	size_t i;
 
-	if (!stacks || stacks->type != YNODE_SEQ)
-		return true;
-	for (i = 0; i < stacks->n; i++)
-		for (k = 0; k < f->n_stacks; k++)
-			if (stacks->item[i]->value && name_equal(stacks->item[i]->value, f->stacks[k]))
-				return true;
+	for (i = 0; stacks && stacks->type == YNODE_SEQ && i < stacks->n; i++)
+		if (stacks->item[i]->value && name_equal(stacks->item[i]->value, stack))
+			return true;
 	return false;
 }
 
-static bool rule_names(const struct ynode *rules, const char *stack)
+static bool for_these_stacks(const struct mb_facts *f, const struct ynode *stacks)
 {
-	size_t i, k;
+	size_t k;
 
-	for (i = 0; i < rules->n; i++) {
-		const struct ynode *s = rules->item[i]->type == YNODE_MAP
-			? ymap_get(rules->item[i], "stacks") : NULL;
-		for (k = 0; s && s->type == YNODE_SEQ && k < s->n; k++)
-			if (s->item[k]->value && name_equal(s->item[k]->value, stack))
-				return true;
-	}
+	if (!stacks || stacks->type != YNODE_SEQ)
+		return true;
+	for (k = 0; k < f->n_stacks; k++)
+		if (names_stack(stacks, f->stacks[k]))
+			return true;
 	return false;
+}
+
+static const struct ynode *rule_stacks(const struct ynode *rules, size_t i)
+{
+	return rules->item[i]->type == YNODE_MAP ? ymap_get(rules->item[i], "stacks") : NULL;
+}
+
+/* The stacks compat.yaml's rules name, each once: "mamba, mamba-host". */
+static char *known_stacks(const struct ynode *rules)
+{
+	const char **seen = NULL;
+	struct sbuf b = { 0 };
+	size_t i, k, j, n = 0, cap = 0;
+
+	sbuf_puts(&b, "");
+	for (i = 0; i < rules->n; i++) {
+		const struct ynode *s = rule_stacks(rules, i);
+		for (k = 0; s && s->type == YNODE_SEQ && k < s->n; k++) {
+			const char *v = s->item[k]->value;
+			for (j = 0; v && j < n && strcmp(seen[j], v); j++)
+				;
+			if (v && j == n) {
+				sbuf_printf(&b, "%s%s", n ? ", " : "", v);
+				*VEC_PUSH(seen, n, cap) = v;
+			}
+		}
+	}
+	free(seen);
+	return sbuf_steal(&b);
 }
 
 /* A stack the user named that no rule is scoped to: only the host-wide
  * rules judged it, which is right for a stack of one's own and silent
- * for a typo, so it is said. */
+ * for a typo, so it is said, with the stacks the rules know. */
 static void judge_stack_names(const struct mb_facts *f, const struct ynode *rules,
 			      struct mb_checks *out)
 {
-	size_t k;
+	size_t i, k;
 
-	for (k = 0; f->stacks_named && k < f->n_stacks; k++)
-		if (!rule_names(rules, f->stacks[k]))
-			add_check(out, "stack", MB_CHECK_WARN, f->stacks[k],
-				  "no rule of compat.yaml names this stack: only the rules for every "
-				  "stack were judged (a typo? the shipped stacks are mamba and mamba-host)");
+	for (k = 0; f->stacks_named && k < f->n_stacks; k++) {
+		char *known, *fix;
+		for (i = 0; i < rules->n && !names_stack(rule_stacks(rules, i), f->stacks[k]); i++)
+			;
+		if (i < rules->n)
+			continue;
+		known = known_stacks(rules);
+		fix = xasprintf("no rule of compat.yaml names this stack: only the rules for every "
+				"stack were judged (a typo? its rules name %s)", *known ? known : "none");
+		add_check(out, "stack", MB_CHECK_WARN, f->stacks[k], fix);
+		free(fix);
+		free(known);
+	}
 }
 
 static void judge_rule(const struct mb_facts *f, const struct ynode *rule, bool for_build,
