@@ -71,8 +71,6 @@ synth_recipes() { # CHANNEL RECIPES NNN...
 	[ ! -f "$sr_r/synth001.yaml" ] || printf 'depends: [synth000]\n' >> "$sr_r/synth001.yaml"
 }
 
-done_testing() { echo "1..$T_N"; [ "$T_FAILED" -eq 0 ]; }
-
 # owned_paths PREFIX NAME: the paths recipe NAME owns, a line each, as
 # state.json's file list reference names them ("FILE" or "FILE:OFF:LEN").
 owned_paths() {
@@ -91,3 +89,6 @@ for r in json.load(open(d + "state.json"))["recipes"]:
             print(e["path"])
 PY
 }
+
+done_testing() { echo "1..$T_N"; [ "$T_FAILED" -eq 0 ]; }
+
