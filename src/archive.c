@@ -617,24 +617,19 @@ static void inflater_stop(struct inflater *f)
 
 #define BZ2PAR_MIN_BYTES (2 << 20)   /* below this, the threads cost more than they save */
 #define BZ2PAR_MAX_THREADS 8
+#define INFLATER_MIN_BYTES (1 << 20) /* compressed */
 
 /* bzip2 decoded block by block (bz2par.h) when it is big enough and there
- * is more than one CPU to decode on; else NULL: use the inflater. */
-static struct mb_bz2par *bz2par_start(const char *path, unsigned flags)
+ * are CPUs to decode on; else NULL: use the inflater, or nothing. */
+static struct mb_bz2par *bz2par_start(const char *path, off_t size, unsigned threads)
 {
-	unsigned cpus = (unsigned)mb_online_cpus(), cap = (flags >> 8) & 0xffu;
-	unsigned threads = cpus > BZ2PAR_MAX_THREADS ? BZ2PAR_MAX_THREADS : cpus;
 	struct mb_bz2par *p = NULL;
 	struct mb_err err;
-	struct stat st;
 	int fd;
 
-	if (cap && threads > cap)
-		threads = cap;
-	if (threads < 2 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (threads < 2 || size <= BZ2PAR_MIN_BYTES || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > BZ2PAR_MIN_BYTES)
-		mb_bz2par_open(&p, fd, threads, &err); /* not bzip2: NULL, and the inflater */
+	mb_bz2par_open(&p, fd, threads, &err); /* not bzip2: NULL, and the inflater */
 	close(fd);
 	return p;
 }
@@ -660,12 +655,29 @@ static la_ssize_t bz2par_read(struct archive *a, void *ctx, const void **out)
 	return n;
 }
 
+/* The threads an unpack may decode bzip2 on: its share of the CPUs
+ * (flags' MB_ARCHIVE_THREADS; 0: all of them), at most BZ2PAR_MAX_THREADS. */
+static unsigned decode_threads(unsigned flags)
+{
+	unsigned cpus = (unsigned)mb_online_cpus(), cap = (flags >> 8) & 0xffu;
+	unsigned threads = cpus > BZ2PAR_MAX_THREADS ? BZ2PAR_MAX_THREADS : cpus;
+
+	return cap && threads > cap ? cap : threads;
+}
+
+/* A big bzip2 file decodes on several threads, another big one on the
+ * inflater's; a small one (under INFLATER_MIN_BYTES) inline: a thread and
+ * its buffers cost more than they overlap, and many small packages
+ * unpacked a few at once spent a tenth of their CPU on them. */
 static int source_open(struct source *s, struct archive *in, const char *path,
 		       unsigned flags, const struct mb_la *la)
 {
+	struct stat st;
+	off_t size = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
+
 	s->la = la;
-	s->bz2 = bz2par_start(path, flags);
-	s->pipe = s->bz2 ? NULL : inflater_start(path, la);
+	s->bz2 = bz2par_start(path, size, decode_threads(flags));
+	s->pipe = s->bz2 || size < INFLATER_MIN_BYTES ? NULL : inflater_start(path, la);
 	if (s->bz2)
 		return la->read_open(in, s, NULL, bz2par_read, NULL);
 	if (s->pipe)

@@ -406,6 +406,45 @@ static void test_archive_threads_capped(void **state)
 	free(data.data);
 }
 
+/* One under 1 MiB compressed decodes on the caller's thread, whatever its
+ * share: a thread and its buffers cost more than they overlap there. */
+static void test_small_archive_inline(void **state)
+{
+	struct bytes data = random_and_text(256 << 10);
+
+	(void)state;
+	put_file("small.bin", data.data, data.len);
+	run("tar -cjf small.tar.bz2 small.bin");
+	assert_int_equal(threads_unpacking("small.tar.bz2", "small-all", 0), 0);
+	assert_int_equal(threads_unpacking("small.tar.bz2", "small-one", MB_ARCHIVE_THREADS(1)), 0);
+	free(data.data);
+}
+
+/* Cut short, a big one fails through the inflater thread as it does
+ * inline: MB_EINTEGRITY, and no thread left behind. */
+static void test_archive_cut_inflater(void **state)
+{
+	struct bytes data = random_and_text(8 << 20), bz;
+	char *path, *dest;
+	struct mb_err err;
+	int before = count_threads();
+
+	(void)state;
+	put_file("cutbig.bin", data.data, data.len);
+	run("tar -cjf cutbig.tar.bz2 cutbig.bin");
+	bz = get_file("cutbig.tar.bz2");
+	put_file("cutbig-half.tar.bz2", bz.data, bz.len / 2);
+	path = path_of("cutbig-half.tar.bz2");
+	dest = path_of("cutbig-out");
+	assert_int_equal(mkdir(dest, 0755), 0);
+	assert_int_equal(mb_archive_extract(path, dest, MB_ARCHIVE_THREADS(1), &err), -MB_EINTEGRITY);
+	assert_int_equal(count_threads(), before);
+	free(dest);
+	free(path);
+	free(bz.data);
+	free(data.data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -422,6 +461,8 @@ int main(void)
 		cmocka_unit_test(test_not_bzip2_refused),
 		cmocka_unit_test(test_close_early),
 		cmocka_unit_test(test_archive_threads_capped),
+		cmocka_unit_test(test_small_archive_inline),
+		cmocka_unit_test(test_archive_cut_inflater),
 	};
 
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
