@@ -40,6 +40,8 @@ enum {
 	BUFFER_BYTES = 256 * 1024,
 	SINK_MIN = 2 << 20,          /* the least that writes O_DIRECT */
 	SINK_MAX = 32 << 20,
+	SINK_INLINE_MAX = 1 << 20,   /* known to be this small: hashed and written inline */
+	SINK_INLINE_RING = 64 << 10, /* then the ring only reads a partial file back */
 };
 
 struct tuning {
@@ -282,11 +284,20 @@ static void log_source(struct job *j, const char *what)
 /* The sink's ring: a quarter of the file, between the least that writes
  * O_DIRECT and SINK_MAX, so a large file gets big writes while the network
  * runs ahead.  Pages are touched only as bytes arrive: a small file costs
- * little of it. */
+ * little of it.  A file known to be under SINK_INLINE_MAX is hashed and
+ * written on the fetching thread (40 packages of 12 kB spent 0.5 ms of CPU
+ * each on two threads and a 2 MiB ring). */
+static bool sink_inline(const struct job *j)
+{
+	return j->a->size >= 0 && j->a->size <= SINK_INLINE_MAX;
+}
+
 static size_t sink_bytes(const struct job *j)
 {
 	int64_t size = j->a->size;
 
+	if (sink_inline(j))
+		return SINK_INLINE_RING;
 	if (size < 0)
 		return SINK_MAX / 4;
 	if (size / 4 > SINK_MAX)
@@ -296,7 +307,8 @@ static size_t sink_bytes(const struct job *j)
 
 static unsigned hash_flags(const struct job *j)
 {
-	return (j->ctx->o->read_soon ? 0 : MB_HASHPIPE_DIRECT) | (j->item->md5 ? MB_HASHPIPE_MD5 : 0);
+	return (j->ctx->o->read_soon ? 0 : MB_HASHPIPE_DIRECT) | (j->item->md5 ? MB_HASHPIPE_MD5 : 0) |
+	       (sink_inline(j) ? MB_HASHPIPE_INLINE : 0);
 }
 
 static int reset_partial(struct job *j)

@@ -201,6 +201,10 @@ static void release(struct mb_hashpipe *p)
 
 static void stop(struct mb_hashpipe *p, bool drop)
 {
+	if (p->inline_) {
+		release(p);
+		return;
+	}
 	pthread_mutex_lock(&p->mu);
 	p->closing = true;
 	p->dropping = drop;
@@ -245,6 +249,10 @@ int mb_hashpipe_start(struct mb_hashpipe *p, size_t cap, int fd, int64_t *have, 
 	pthread_cond_init(&p->can_put, NULL);
 	pthread_cond_init(&p->can_take, NULL);
 	p->running = true;
+	if ((p->inline_ = (flags & MB_HASHPIPE_INLINE) != 0)) {
+		p->may_direct = false;
+		return 0;
+	}
 	if ((rc = pthread_create(&p->hasher, NULL, hash_loop, p)) != 0) {
 		release(p);
 		mb_sha256_abort(&p->h);
@@ -259,9 +267,29 @@ int mb_hashpipe_start(struct mb_hashpipe *p, size_t cap, int fd, int64_t *have, 
 	return 0;
 }
 
+/* MB_HASHPIPE_INLINE: the bytes hashed and written where they are. */
+static int put_inline(struct mb_hashpipe *p, const void *buf, size_t len)
+{
+	if (p->werr) {
+		errno = p->werr;
+		return -1;
+	}
+	mb_sha256_update(&p->h, buf, len);
+	if (p->fd >= 0 && pwrite_all(p->fd, buf, len, (off_t)p->file_at) < 0) {
+		p->werr = errno ? errno : EIO;
+		return -1;
+	}
+	p->file_at += (int64_t)len;
+	start_writeback(p);
+	return 0;
+}
+
 int mb_hashpipe_put(struct mb_hashpipe *p, const void *buf, size_t len)
 {
 	const unsigned char *b = buf;
+
+	if (p->inline_)
+		return put_inline(p, buf, len);
 
 	pthread_mutex_lock(&p->mu);
 	while (len > 0) {

@@ -37,15 +37,19 @@ struct mb_hashpipe {
 	int werr;             /* errno of a failed write, else 0 */
 	char md5[MB_MD5_HEX]; /* with MB_HASHPIPE_MD5: the md5, once finished */
 	bool closing, dropping, running, writing;
+	bool inline_;         /* MB_HASHPIPE_INLINE: no threads */
 	struct mb_sha256 h;
 };
 
 enum {
 	MB_HASHPIPE_DIRECT = 1, /* write with O_DIRECT where possible */
 	MB_HASHPIPE_MD5 = 2,    /* take an md5 too, in the same pass (p->md5) */
+	MB_HASHPIPE_INLINE = 4, /* hash and write on the caller's thread, through the
+				 * page cache: for a small file, whose two threads
+				 * cost more than they overlap */
 };
 
-/* Starts the threads.  fd (or -1: hash only) is the file to continue: its
+/* Starts the threads (none with MB_HASHPIPE_INLINE).  fd (or -1: hash only) is the file to continue: its
  * first *have bytes (have may be NULL: none) are read back and hashed
  * here, and bytes put are written after them.  When fewer can be read, the
  * file is cut to what was read and *have says how much.  cap: ring size

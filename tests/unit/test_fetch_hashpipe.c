@@ -124,7 +124,7 @@ static void assert_file_is(const char *path, const unsigned char *want, size_t l
 /* Continue a file holding `have` bytes of b (said to hold `claim`), putting
  * the rest of b's total bytes in chunks. */
 static void write_through(size_t ring, size_t total, size_t have, size_t claim, size_t chunk,
-			  bool direct)
+			  unsigned flags)
 {
 	struct mb_err err = { 0 };
 	struct mb_hashpipe p;
@@ -137,7 +137,7 @@ static void write_through(size_t ring, size_t total, size_t have, size_t claim, 
 
 	assert_true(fd >= 0);
 	assert_int_equal(pwrite_all(fd, b, have, 0), 0);
-	assert_int_equal(mb_hashpipe_start(&p, ring, fd, &at, direct ? MB_HASHPIPE_DIRECT : 0, &err), 0);
+	assert_int_equal(mb_hashpipe_start(&p, ring, fd, &at, flags, &err), 0);
 	assert_int_equal(at, (int64_t)have);
 	for (off = have; off < total; off += chunk)
 		assert_int_equal(mb_hashpipe_put(&p, b + off, total - off < chunk ? total - off : chunk), 0);
@@ -151,28 +151,36 @@ static void write_through(size_t ring, size_t total, size_t have, size_t claim, 
 	free(b);
 }
 
+/* Through the page cache, O_DIRECT where it can, and with no threads. */
+static const unsigned modes[] = { 0, MB_HASHPIPE_DIRECT, MB_HASHPIPE_INLINE };
+#define N_MODES (sizeof modes / sizeof *modes)
+
 static void test_writes_the_file(void **state)
 {
-	int direct;
+	size_t m;
 	(void)state;
 
-	for (direct = 0; direct <= 1; direct++) {
-		write_through(4 << 20, (9 << 20) + 123, 0, 0, 65536, direct); /* blocks, a short tail */
-		write_through(4 << 20, 9 << 20, 0, 0, 100000, direct);        /* ends on a boundary */
-		write_through(4096, 300000, 0, 0, 777, direct);               /* a small ring */
-		write_through(2 << 20, 0, 0, 0, 1, direct);                   /* nothing at all */
+	for (m = 0; m < N_MODES; m++) {
+		unsigned flags = modes[m];
+
+		write_through(4 << 20, (9 << 20) + 123, 0, 0, 65536, flags); /* blocks, a short tail */
+		write_through(4 << 20, 9 << 20, 0, 0, 100000, flags);        /* ends on a boundary */
+		write_through(4096, 300000, 0, 0, 777, flags);               /* a small ring */
+		write_through(2 << 20, 0, 0, 0, 1, flags);                   /* nothing at all */
 	}
 }
 
 static void test_continues_a_file(void **state)
 {
-	int direct;
+	size_t m;
 	(void)state;
 
-	for (direct = 0; direct <= 1; direct++) {
-		write_through(4 << 20, (6 << 20) + 5, 10001, 10001, 50000, direct); /* unaligned prefix */
-		write_through(4 << 20, 6 << 20, 8192, 8192, 1 << 20, direct);       /* an aligned one */
-		write_through(4 << 20, 1 << 20, 5000, 8000, 4096, direct);          /* said 8000, holds 5000 */
+	for (m = 0; m < N_MODES; m++) {
+		unsigned flags = modes[m];
+
+		write_through(4 << 20, (6 << 20) + 5, 10001, 10001, 50000, flags); /* unaligned prefix */
+		write_through(4 << 20, 6 << 20, 8192, 8192, 1 << 20, flags);       /* an aligned one */
+		write_through(4 << 20, 1 << 20, 5000, 8000, 4096, flags);          /* said 8000, holds 5000 */
 	}
 }
 
@@ -223,9 +231,38 @@ static void test_write_error_is_reported(void **state)
 	assert_int_equal(rc, -1);
 	assert_int_equal(errno, EBADF);
 	assert_int_equal(mb_hashpipe_finish(&p, got), -1);
+	/* inline: the put that fails says so, and so does finish */
+	assert_int_equal(mb_hashpipe_start(&p, 64 << 10, fd, NULL, MB_HASHPIPE_INLINE, &err), 0);
+	assert_int_equal(mb_hashpipe_put(&p, b, 1000), -1);
+	assert_int_equal(errno, EBADF);
+	assert_int_equal(mb_hashpipe_put(&p, b, 1000), -1);
+	assert_int_equal(mb_hashpipe_finish(&p, got), -1);
+	assert_int_equal(errno, EBADF);
 	close(fd);
 	free(path);
 	free(b);
+}
+
+/* Inline, the md5 comes out of the same pass as with threads, and no
+ * thread is started. */
+static void test_inline_md5_no_threads(void **state)
+{
+	struct mb_err err = { 0 };
+	struct mb_hashpipe a, b;
+	unsigned char *data = pattern(300000);
+	char ha[MB_SHA256_HEX], hb[MB_SHA256_HEX];
+	(void)state;
+
+	assert_int_equal(mb_hashpipe_start(&a, 4096, -1, NULL, MB_HASHPIPE_MD5, &err), 0);
+	assert_int_equal(mb_hashpipe_start(&b, 4096, -1, NULL, MB_HASHPIPE_MD5 | MB_HASHPIPE_INLINE, &err), 0);
+	assert_true(b.inline_);
+	assert_int_equal(mb_hashpipe_put(&a, data, 300000), 0);
+	assert_int_equal(mb_hashpipe_put(&b, data, 300000), 0);
+	assert_int_equal(mb_hashpipe_finish(&a, ha), 0);
+	assert_int_equal(mb_hashpipe_finish(&b, hb), 0);
+	assert_memory_equal(ha, hb, MB_SHA256_HEX);
+	assert_memory_equal(a.md5, b.md5, MB_MD5_HEX);
+	free(data);
 }
 
 int main(void)
@@ -238,6 +275,7 @@ int main(void)
 		cmocka_unit_test(test_continues_a_file),
 		cmocka_unit_test(test_abort_leaves_a_prefix),
 		cmocka_unit_test(test_write_error_is_reported),
+		cmocka_unit_test(test_inline_md5_no_threads),
 	};
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
