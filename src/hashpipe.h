@@ -8,7 +8,8 @@
  * it leaves the page cache to the programs that use it, but a reader that
  * comes next must go to the disk.  The last partial block, everything on a
  * file system that refuses O_DIRECT, and everything when not asked goes
- * through the page cache, with writeback started early (sync_file_range). */
+ * through the page cache, with writeback started early (sync_file_range).
+ * A small file (MB_HASHPIPE_INLINE) is hashed and written by the caller. */
 #ifndef MB_HASHPIPE_H
 #define MB_HASHPIPE_H
 
@@ -49,10 +50,11 @@ enum {
 				 * cost more than they overlap */
 };
 
-/* Starts the threads (none with MB_HASHPIPE_INLINE).  fd (or -1: hash only) is the file to continue: its
- * first *have bytes (have may be NULL: none) are read back and hashed
- * here, and bytes put are written after them.  When fewer can be read, the
- * file is cut to what was read and *have says how much.  cap: ring size
+/* Starts the threads (none with MB_HASHPIPE_INLINE).  fd (or -1: hash
+ * only) is the file to continue: its first *have bytes (have may be NULL:
+ * none) are read back and hashed here, and bytes put are written after
+ * them.  When fewer can be read, the file is cut to what was read and
+ * *have says how much.  cap: ring size
  * (memory held while running).  flags: MB_HASHPIPE_*; DIRECT needs
  * cap >= 2 MiB; fd carries the flag while the pipe runs, so use it
  * for nothing but ftruncate, fsync and close meanwhile. */
