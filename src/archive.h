@@ -13,7 +13,8 @@ enum {
 	MB_ARCHIVE_NO_TIMES = 1 << 1,  /* leave files' mtimes at now (as pip does) */
 };
 /* Or'ed into flags: a .tar.bz2 decodes on at most n threads (0: one per
- * online CPU, up to 8), for a caller that runs several unpacks at once. */
+ * online CPU, up to 8), for a caller that runs several unpacks at once.
+ * An archive under 1 MiB decodes on the calling thread whatever n is. */
 #define MB_ARCHIVE_THREADS(n) (((unsigned)(n) & 0xffu) << 8)
 
 /* Unpack the archive at `path` (tar.*, zip) into `dest`, which must exist.
