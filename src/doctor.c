@@ -351,7 +351,6 @@ static char *fill(const char *fix, const struct mb_facts *f, const char *bad_val
 	return sbuf_steal(&b);
 }
 
-/* A rule with `stacks: [...]` belongs to those stacks only. */
 /* Does a rule's `stacks:` list name `stack`? */
 static bool names_stack(const struct ynode *stacks, const char *stack)
 {
@@ -363,6 +362,7 @@ static bool names_stack(const struct ynode *stacks, const char *stack)
 	return false;
 }
 
+/* A rule with `stacks: [...]` belongs to those stacks only. */
 static bool for_these_stacks(const struct mb_facts *f, const struct ynode *stacks)
 {
 	size_t k;

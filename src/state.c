@@ -88,16 +88,16 @@ static int read_recipe(json_t *o, struct mb_state_recipe *r)
 int mb_state_read(const char *path, struct mb_state *s, struct mb_err *err)
 {
 	json_t *root = load_json(path, err), *reqs, *recs;
+	json_int_t format;
 	size_t i;
 
 	memset(s, 0, sizeof *s);
 	if (!root)
 		return -MB_EFAIL;
-	if (json_integer_value(json_object_get(root, "format")) > STATE_FORMAT) {
-		long long f = json_integer_value(json_object_get(root, "format"));
+	if ((format = json_integer_value(json_object_get(root, "format"))) > STATE_FORMAT) {
 		json_decref(root);
 		return mb_errf(err, MB_EFAIL, "%s: written by a newer mambaboot (state format %lld; this "
-			       "one reads up to %d): use that version", path, f, STATE_FORMAT);
+			       "one reads up to %d): use that version", path, (long long)format, STATE_FORMAT);
 	}
 	s->txn = str_field(root, "txn");
 	s->tool_path = str_field(root, "tool_path");
