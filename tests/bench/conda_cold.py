@@ -15,7 +15,9 @@ other round, `sync` before each.  Nothing is deleted: ext4 makes files
 slower for minutes after a mass delete.  Prints min/median wall, the
 median CPU (user+sys of the children) and the ratios to the floor.
 """
-import os, statistics, subprocess, sys, time
+import os, statistics, subprocess, sys
+
+from timing import timed
 
 rounds, chan, work = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 bins = sys.argv[4:]
@@ -29,17 +31,6 @@ res, made = {}, [0]
 def fresh(kind):
     made[0] += 1
     return os.path.join(base, f"{kind}{made[0]}")
-
-
-def timed(tag, argv):
-    os.sync()
-    t = time.perf_counter()
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, st, ru = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t
-    if st != 0:
-        sys.exit(f"{tag} failed ({st}): {argv}")
-    res.setdefault(tag, []).append((wall, ru.ru_utime + ru.ru_stime))
 
 
 def fetched(b):
@@ -59,11 +50,11 @@ for r in range(rounds):
     for tag, b in tools if r % 2 == 0 else tools[::-1]:
         dst = fresh("out")
         if b:
-            timed(tag, [b, "install", "all", "--recipes", recipes, "--prefix", dst,
+            timed(res, tag, [b, "install", "all", "--recipes", recipes, "--prefix", dst,
                         "--cache", caches[b], "-q"])
         else:
             os.makedirs(dst)
-            timed(tag, ["sh", "-c", f'ls "{chan}"/linux-64/*.tar.bz2 | '
+            timed(res, tag, ["sh", "-c", f'ls "{chan}"/linux-64/*.tar.bz2 | '
                         f'xargs -P{cpus} -n1 bsdtar -x --exclude info -C "{dst}" -f'])
 fw = [w for w, _ in res[floor]]
 for tag, v in res.items():

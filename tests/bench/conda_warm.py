@@ -13,7 +13,9 @@ WORKDIR, then `cp -al REF_PREFIX` runs, the order rotating each round;
 while after a mass delete).  Prints min/median wall and CPU (user+sys of
 the child) and the median ratios to cp -al.
 """
-import os, statistics, subprocess, sys, time
+import os, statistics, sys
+
+from timing import timed
 
 rounds, recipes, cache, ref, work = int(sys.argv[1]), *sys.argv[2:6]
 bins = sys.argv[6:]
@@ -22,25 +24,14 @@ os.makedirs(base)
 res = {}
 
 
-def run(tag, argv):
-    os.sync()
-    t = time.perf_counter()
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, st, ru = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t
-    if st != 0:
-        sys.exit(f"{tag} failed ({st}): {argv}")
-    res.setdefault(tag, []).append((wall, ru.ru_utime + ru.ru_stime))
-
-
 tools = [(f"{i}:{os.path.basename(b)}", b) for i, b in enumerate(bins)] + [("cp -al", None)]
 for r in range(rounds):
     for tag, b in tools[r % len(tools):] + tools[:r % len(tools)]:
         dst = os.path.join(base, f"{len(res.get(tag, []))}-{tag.replace(' ', '').replace(':', '-')}")
         if b:
-            run(tag, [b, "install", "all", "--recipes", recipes, "--prefix", dst, "--cache", cache, "-y"])
+            timed(res, tag, [b, "install", "all", "--recipes", recipes, "--prefix", dst, "--cache", cache, "-y"])
         else:
-            run(tag, ["cp", "-al", ref, dst])
+            timed(res, tag, ["cp", "-al", ref, dst])
 cp = statistics.median(w for w, _ in res["cp -al"]), statistics.median(c for _, c in res["cp -al"])
 for tag, v in res.items():
     w, c = [x[0] for x in v], [x[1] for x in v]
