@@ -31,6 +31,8 @@ struct sbuf {
 void sbuf_add(struct sbuf *b, const char *s, size_t n);
 void sbuf_puts(struct sbuf *b, const char *s);
 void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* v in decimal, without printf (hot lists of sizes and modes). */
+void sbuf_int(struct sbuf *b, long long v);
 char *sbuf_steal(struct sbuf *b);
 /* s as a JSON string, quoted and escaped as jansson writes it (UTF-8 kept);
  * s must be valid UTF-8 (utf8_valid). */

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -62,11 +64,55 @@ static void test_json_string_round_trips(void **state)
 	sbuf_free(&b);
 }
 
+/* sbuf_int writes what printf's %lld does, at the ends of the range. */
+static void test_int_matches_printf(void **state)
+{
+	const long long v[] = { 0, 7, -1, 10, 3000, 2147483648LL, LLONG_MAX, LLONG_MIN };
+	char want[32];
+	size_t i;
+	(void)state;
+
+	for (i = 0; i < sizeof v / sizeof v[0]; i++) {
+		struct sbuf b = { 0 };
+		sbuf_puts(&b, "n=");
+		sbuf_int(&b, v[i]);
+		snprintf(want, sizeof want, "n=%lld", v[i]);
+		assert_string_equal(b.s, want);
+		assert_int_equal(b.len, strlen(want));
+		sbuf_free(&b);
+	}
+}
+
+/* sbuf_printf formats in place when the text fits, and grows and formats
+ * again when it does not: both must give the whole text. */
+static void test_printf_fits_and_grows(void **state)
+{
+	char big[300];
+	struct sbuf b = { 0 };
+	(void)state;
+
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	sbuf_printf(&b, "%s", "");
+	assert_int_equal(b.len, 0);
+	sbuf_printf(&b, "a%d", 1); /* grows from nothing */
+	sbuf_printf(&b, "b%d", 2); /* fits the room left */
+	assert_string_equal(b.s, "a1b2");
+	sbuf_printf(&b, "[%s]", big); /* does not fit: grows */
+	assert_int_equal(b.len, 4 + 2 + strlen(big));
+	assert_int_equal(b.s[4], '[');
+	assert_int_equal(b.s[b.len - 1], ']');
+	assert_int_equal(b.s[b.len], '\0');
+	sbuf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_string_matches_jansson),
 		cmocka_unit_test(test_json_string_round_trips),
+		cmocka_unit_test(test_int_matches_printf),
+		cmocka_unit_test(test_printf_fits_and_grows),
 	};
 	return cmocka_run_group_tests_name("util", tests, tmpdir_setup, tmpdir_teardown);
 }
