@@ -825,7 +825,9 @@ static char *channel_of(const char *url, const char *subdir)
  * the package path of owned->v[first + i], NULL for generated files. */
 static void field(struct sbuf *b, const char *key, const char *value, bool last)
 {
-	sbuf_printf(b, "        \"%s\": ", key);
+	sbuf_puts(b, "        \"");
+	sbuf_puts(b, key);
+	sbuf_puts(b, "\": ");
 	sbuf_json_string(b, value);
 	sbuf_puts(b, last ? "\n" : ",\n");
 }
@@ -839,8 +841,9 @@ static void path_entry(struct sbuf *b, const struct mb_owned_file *f, const stru
 	field(b, "path_type", f->type == MB_OWNED_LINK ? "softlink" : "hardlink", false);
 	field(b, "sha256", pp && pp->sha256 ? pp->sha256 : f->sha256, false);
 	field(b, "sha256_in_prefix", f->sha256, false);
-	sbuf_printf(b, "        \"size_in_bytes\": %lld%s\n", (long long)f->size,
-		    ph || nl ? "," : "");
+	sbuf_puts(b, "        \"size_in_bytes\": ");
+	sbuf_int(b, f->size);
+	sbuf_puts(b, ph || nl ? ",\n" : "\n");
 	if (ph) {
 		field(b, "file_mode", pp->binary ? "binary" : "text", false);
 		field(b, "prefix_placeholder", pp->placeholder, !nl);
