@@ -201,7 +201,7 @@ static int put_root(struct dump *d)
 static int put_file(struct dump *d, const struct mb_owned_file *f, bool first)
 {
 	struct sbuf *b = &d->scratch;
-	char type[2] = { (char)f->type, '\0' };
+	char type = (char)f->type;
 
 	if (!utf8_valid(f->path) || !utf8_valid(f->sha256)) {
 		errno = EILSEQ;
@@ -211,7 +211,7 @@ static int put_file(struct dump *d, const struct mb_owned_file *f, bool first)
 	sbuf_puts(b, first ? "{\"path\":" : ",{\"path\":");
 	sbuf_json_string(b, f->path);
 	sbuf_puts(b, ",\"type\":\"");
-	sbuf_puts(b, type);
+	sbuf_add(b, &type, 1);
 	sbuf_puts(b, "\",\"sha256\":");
 	sbuf_json_string(b, f->sha256);
 	sbuf_puts(b, ",\"size\":");
