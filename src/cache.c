@@ -1,10 +1,11 @@
 /* flock(2): exclusive per open file description, unlike fcntl locks;
- * mkdtemp. */
+ * mkdtemp; realpath. */
 #define _DEFAULT_SOURCE
 #include "cache.h"
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/file.h>
 #include <errno.h>
 #include <stdio.h>
@@ -61,7 +62,7 @@ static void sweep_tmp(const char *tmp)
 int mb_cache_open(struct mb_cache *cache, const char *dir, struct mb_err *err)
 {
 	static const char *const subdirs[] = { "blobs/sha256", "blobs/md5", "partial", "unpacked", "tmp", "probes" };
-	char *tmp;
+	char *tmp, real[PATH_MAX];
 	size_t i;
 	int rc;
 
@@ -77,6 +78,13 @@ int mb_cache_open(struct mb_cache *cache, const char *dir, struct mb_err *err)
 			return mb_err_wrap(err, "cache");
 		}
 	}
+	if (!realpath(cache->dir, real)) {
+		rc = mb_errno(err, MB_EFAIL, errno, "cannot resolve the cache %s", cache->dir);
+		mb_cache_close(cache);
+		return rc;
+	}
+	free(cache->dir);
+	cache->dir = xstrdup(real); /* conda-meta records name entries by it, from any cwd */
 	sweep_tmp(tmp = mb_cache_tmp_dir(cache));
 	free(tmp);
 	return 0;

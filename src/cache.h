@@ -21,7 +21,8 @@ struct mb_cache {
 	char *dir;
 };
 
-/* Resolve the location (dir may be NULL) and create the directories. */
+/* Resolve the location (dir may be NULL), create the directories, and
+ * keep the directory as an absolute path (realpath). */
 int mb_cache_open(struct mb_cache *cache, const char *dir, struct mb_err *err);
 void mb_cache_close(struct mb_cache *cache);
 

@@ -86,4 +86,18 @@ import json, sys
 d = json.load(sys.stdin)
 assert d["ok"] and d["foreign"] == [{"package": "other-2.0-0", "path": "share/other/o.txt"}], d
 ' && ok "--json lists them under foreign" || fail "--json foreign" "$OUT"
+# A relative --cache: the records name the cache by its absolute path, as
+# conda does, so that other tools find the entries from any directory.
+cd "$T_TMP" || exit 1
+run_mb install sample --recipes "$R" --prefix "$T_TMP/p2" --cache relcache --mirror "$MIRROR" --offline
+cd - > /dev/null || exit 1
+expect_rc "install with a relative --cache" 0
+python3 - "$T_TMP/p2/conda-meta/xtensor-io-0.10.3-hb585cf6_0.json" "$T_TMP/relcache" <<'PY' &&
+import json, os, sys
+r, cache = json.load(open(sys.argv[1])), os.path.realpath(sys.argv[2])
+paths = [r["extracted_package_dir"], r["package_tarball_full_path"], r["link"]["source"]]
+sys.exit(0 if all(p.startswith(cache + "/") and os.path.exists(p) for p in paths) else 1)
+PY
+	ok "the records name the cache's entry and blob by absolute paths" ||
+	fail "absolute cache paths" "$(grep -E 'extracted|tarball|source' "$T_TMP/p2/conda-meta/xtensor-io-0.10.3-hb585cf6_0.json")"
 done_testing
